@@ -1,0 +1,2 @@
+// Package bufpool lends byte buffers with a hard size cap.
+package bufpool

@@ -1,0 +1,67 @@
+package codec
+
+import "strconv"
+
+// CloseCode is a WebSocket close status code (RFC 6455 section 7.4).
+type CloseCode uint16
+
+// Close codes defined by RFC 6455 section 7.4.1.
+const (
+	CloseNormal           CloseCode = 1000 // normal closure
+	CloseGoingAway        CloseCode = 1001 // an endpoint is going away
+	CloseProtocolError    CloseCode = 1002 // protocol violation
+	CloseUnsupportedData  CloseCode = 1003 // a data type the endpoint cannot accept
+	CloseNoStatus         CloseCode = 1005 // reserved: the close frame carried no code
+	CloseAbnormal         CloseCode = 1006 // reserved: the connection ended without a close frame
+	CloseInvalidPayload   CloseCode = 1007 // data inconsistent with the message type (bad UTF-8)
+	ClosePolicyViolation  CloseCode = 1008 // a message that violates the endpoint's policy
+	CloseMessageTooBig    CloseCode = 1009 // a message too big to process
+	CloseMandatoryExt     CloseCode = 1010 // the client expected an extension the server refused
+	CloseInternalError    CloseCode = 1011 // the server met an unexpected condition
+	CloseTLSHandshakeFail CloseCode = 1015 // reserved: the TLS handshake failed
+)
+
+// ProtocolError is a violation of RFC 6455 found in the frame stream. Code is the close code the
+// endpoint answers with (1002, 1007 or 1009). Errors are package-level values, so returning one
+// never allocates; compare them with errors.Is.
+type ProtocolError struct {
+	Code CloseCode
+	Msg  string
+}
+
+func (e *ProtocolError) Error() string { return "websocket: " + e.Msg }
+
+// Frame and message errors. Each carries the close code to answer with.
+var (
+	ErrReservedBits       = &ProtocolError{CloseProtocolError, "reserved bits set without a negotiated extension"}
+	ErrUnknownOpcode      = &ProtocolError{CloseProtocolError, "reserved opcode"}
+	ErrFragmentedControl  = &ProtocolError{CloseProtocolError, "fragmented control frame"}
+	ErrControlTooLong     = &ProtocolError{CloseProtocolError, "control frame payload longer than 125 bytes"}
+	ErrUnmaskedFrame      = &ProtocolError{CloseProtocolError, "unmasked frame from a client"}
+	ErrMaskedFrame        = &ProtocolError{CloseProtocolError, "masked frame from a server"}
+	ErrLengthTopBit       = &ProtocolError{CloseProtocolError, "64-bit payload length with the most significant bit set"}
+	ErrNonMinimalLength   = &ProtocolError{CloseProtocolError, "payload length not in its minimal encoding"}
+	ErrPayloadTooBig      = &ProtocolError{CloseMessageTooBig, "payload longer than the limit"}
+	ErrMessageTooBig      = &ProtocolError{CloseMessageTooBig, "message longer than the limit"}
+	ErrUnexpectedCont     = &ProtocolError{CloseProtocolError, "continuation frame without a message in progress"}
+	ErrExpectedCont       = &ProtocolError{CloseProtocolError, "new data frame while a fragmented message is in progress"}
+	ErrInvalidUTF8        = &ProtocolError{CloseInvalidPayload, "invalid UTF-8 in a text message"}
+	ErrCloseOneByte       = &ProtocolError{CloseProtocolError, "close payload of one byte"}
+	ErrInvalidCloseCode   = &ProtocolError{CloseProtocolError, "invalid close code"}
+	ErrInvalidCloseReason = &ProtocolError{CloseInvalidPayload, "close reason is not valid UTF-8"}
+)
+
+// HandshakeError is a rejected opening handshake. On the server side Status is the HTTP status to
+// answer with (400, 405, 426, 431...); on the client side Status is 0 and Msg is the message the
+// connection's error event carries.
+type HandshakeError struct {
+	Status int
+	Msg    string
+}
+
+func (e *HandshakeError) Error() string {
+	if e.Status == 0 {
+		return e.Msg
+	}
+	return "websocket: handshake: " + strconv.Itoa(e.Status) + " " + e.Msg
+}
