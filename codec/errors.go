@@ -40,7 +40,6 @@ var (
 	ErrUnmaskedFrame      = &ProtocolError{CloseProtocolError, "unmasked frame from a client"}
 	ErrMaskedFrame        = &ProtocolError{CloseProtocolError, "masked frame from a server"}
 	ErrLengthTopBit       = &ProtocolError{CloseProtocolError, "64-bit payload length with the most significant bit set"}
-	ErrNonMinimalLength   = &ProtocolError{CloseProtocolError, "payload length not in its minimal encoding"}
 	ErrPayloadTooBig      = &ProtocolError{CloseMessageTooBig, "payload longer than the limit"}
 	ErrMessageTooBig      = &ProtocolError{CloseMessageTooBig, "message longer than the limit"}
 	ErrUnexpectedCont     = &ProtocolError{CloseProtocolError, "continuation frame without a message in progress"}

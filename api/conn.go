@@ -1,0 +1,224 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/engine"
+)
+
+// ReadyState is a connection's state, numbered as in nodejs-websocket.
+type ReadyState int
+
+// The ready states.
+const (
+	Connecting ReadyState = ReadyState(engine.Connecting)
+	Open       ReadyState = ReadyState(engine.Open)
+	Closing    ReadyState = ReadyState(engine.Closing)
+	Closed     ReadyState = ReadyState(engine.Closed)
+)
+
+// Conn is one WebSocket connection, server or client side. Its methods are safe from any
+// goroutine. Its event handlers run on the connection's loop, in wire order, one at a time; they
+// must not block (hand blocking work to a goroutine).
+type Conn struct {
+	ec     engine.Conn
+	server *Server
+	h      atomic.Pointer[handlers] // nil: the server's set
+
+	path      string
+	header    http.Header
+	protocols []string
+	protocol  string
+	remote    net.Addr
+	local     net.Addr
+	regIndex  int // position in the server's registry, -1 when not in it
+	inStream  InStream
+	outStream atomic.Pointer[OutStream]
+
+	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
+	// reads or writes it.
+	Data any
+}
+
+func (c *Conn) handlers() *handlers {
+	if h := c.h.Load(); h != nil {
+		return h
+	}
+	if c.server != nil {
+		return c.server.h.Load()
+	}
+	return &handlers{}
+}
+
+func (c *Conn) set(edit func(*handlers)) {
+	setHandler(&c.h, func() *handlers {
+		if c.server != nil {
+			return c.server.h.Load()
+		}
+		return nil
+	}, edit)
+}
+
+// OnText sets the handler of text messages. The text is a string of its own, kept as long as
+// wanted.
+func (c *Conn) OnText(fn func(c *Conn, text string)) { c.set(func(h *handlers) { h.text = fn }) }
+
+// OnBinary sets the handler of binary messages: it runs at a message's first frame with an
+// InStream that hands over each frame's payload as it arrives.
+func (c *Conn) OnBinary(fn func(c *Conn, in *InStream)) {
+	c.set(func(h *handlers) { h.binary = fn })
+}
+
+// OnMessage sets the zero-copy handler of whole messages, text and binary. When set, it receives
+// every message instead of OnText and OnBinary. The payload is valid only during the call: copy
+// what must outlive it.
+func (c *Conn) OnMessage(fn func(c *Conn, typ MessageType, payload []byte)) {
+	c.set(func(h *handlers) { h.message = fn })
+}
+
+// OnConnect sets the handler that runs when a client connection's handshake succeeded.
+func (c *Conn) OnConnect(fn func(c *Conn)) { c.set(func(h *handlers) { h.connect = fn }) }
+
+// OnPong sets the handler of pong frames; data is valid only during the call.
+func (c *Conn) OnPong(fn func(c *Conn, data []byte)) { c.set(func(h *handlers) { h.pong = fn }) }
+
+// OnClose sets the handler that runs once, after the connection is closed, with the close code
+// and reason the peer sent (1005 when its close frame had no code), the code we closed with after
+// a protocol violation, or 1006 when the connection ended without a close frame.
+func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
+	c.set(func(h *handlers) { h.close = fn })
+}
+
+// OnError sets the handler of errors that end the connection (protocol violations, socket errors,
+// a refused handshake); OnClose follows. An error with no handler is dropped, never a panic.
+func (c *Conn) OnError(fn func(c *Conn, err error)) { c.set(func(h *handlers) { h.err = fn }) }
+
+// ReadyState returns the connection's state.
+func (c *Conn) ReadyState() ReadyState { return ReadyState(c.ec.State()) }
+
+// Path returns the request target: on the server, exactly as the client sent it (path and query,
+// undecoded); on the client, the path and query of the URL.
+func (c *Conn) Path() string { return c.path }
+
+// Headers returns the request headers on the server, the response headers of the 101 on the client.
+func (c *Conn) Headers() http.Header { return c.header }
+
+// Protocols returns the subprotocols the client offered, in its order.
+func (c *Conn) Protocols() []string { return c.protocols }
+
+// Protocol returns the negotiated subprotocol, "" for none.
+func (c *Conn) Protocol() string { return c.protocol }
+
+// Server returns the server that accepted the connection, nil on the client side.
+func (c *Conn) Server() *Server { return c.server }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// LocalAddr returns the local address.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// OutStream returns the binary stream being sent (see BeginBinary), nil when none is.
+func (c *Conn) OutStream() *OutStream { return c.outStream.Load() }
+
+// events is a Conn seen as the engine's engine.Events; its methods run on the loop.
+type events Conn
+
+func (c *Conn) events() *events { return (*events)(c) }
+
+// Handshake implements engine.Events.
+func (e *events) Handshake(req *codec.Request) engine.Verdict {
+	c := (*Conn)(e)
+	return c.server.handshake(c, req)
+}
+
+// Opened implements engine.Events.
+func (e *events) Opened() {
+	c := (*Conn)(e)
+	if c.server != nil {
+		c.server.opened(c)
+		return
+	}
+	if fn := c.handlers().connect; fn != nil {
+		fn(c)
+	}
+}
+
+// Message implements engine.Events.
+func (e *events) Message(op codec.Opcode, p []byte) {
+	c := (*Conn)(e)
+	h := c.handlers()
+	switch {
+	case h.message != nil:
+		h.message(c, MessageType(op), p)
+	case op == codec.OpText && h.text != nil:
+		h.text(c, string(p))
+	case op == codec.OpBinary && h.binary != nil:
+		// Reached only when StreamBinary said no, which it does not while a binary handler is set;
+		// kept for a handler set between the two.
+		in := e.startStream(h)
+		in.chunk(p)
+		in.end(nil)
+	}
+}
+
+// StreamBinary implements engine.Events.
+func (e *events) StreamBinary() bool {
+	c := (*Conn)(e)
+	h := c.handlers()
+	return h.message == nil && h.binary != nil
+}
+
+// StreamStart implements engine.Events.
+func (e *events) StreamStart() { e.startStream((*Conn)(e).handlers()) }
+
+func (e *events) startStream(h *handlers) *InStream {
+	c := (*Conn)(e)
+	c.inStream = InStream{conn: c, live: true}
+	if h.binary != nil {
+		h.binary(c, &c.inStream)
+	}
+	return &c.inStream
+}
+
+// StreamChunk implements engine.Events.
+func (e *events) StreamChunk(p []byte) { e.inStream.chunk(p) }
+
+// StreamEnd implements engine.Events.
+func (e *events) StreamEnd(err error) { e.inStream.end(err) }
+
+// Pong implements engine.Events.
+func (e *events) Pong(p []byte) {
+	c := (*Conn)(e)
+	if fn := c.handlers().pong; fn != nil {
+		fn(c, p)
+	}
+}
+
+// Error implements engine.Events.
+func (e *events) Error(err error) {
+	c := (*Conn)(e)
+	if fn := c.handlers().err; fn != nil {
+		fn(c, err)
+	}
+}
+
+// Closed implements engine.Events.
+func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
+	c := (*Conn)(e)
+	if os := c.outStream.Swap(nil); os != nil {
+		os.abandon()
+	}
+	if c.server != nil {
+		c.server.closed(c, opened)
+	}
+	if !opened && c.server != nil {
+		return
+	}
+	if fn := c.handlers().close; fn != nil {
+		fn(c, int(code), string(reason))
+	}
+}

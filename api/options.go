@@ -1,0 +1,67 @@
+package api
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	binaryFragmentation atomic.Int64
+	maxBufferLength     atomic.Int64
+)
+
+func init() {
+	binaryFragmentation.Store(512 << 10)
+	maxBufferLength.Store(2 << 20)
+}
+
+// SetBinaryFragmentation sets the default minimum size of one fragment of a binary message sent
+// with BeginBinary: an OutStream accumulates written bytes until it holds at least this many, then
+// sends them as one frame. It applies to streams begun afterwards; options can override it per
+// server. The default is 512 KiB.
+func SetBinaryFragmentation(bytes int) { binaryFragmentation.Store(int64(bytes)) }
+
+// SetMaxBufferLength sets the default limit on a received message (and on a frame's declared
+// length): past it the connection is closed with 1009. It applies to servers and clients created
+// afterwards; options can override it. The default is 2 MiB.
+func SetMaxBufferLength(bytes int) { maxBufferLength.Store(int64(bytes)) }
+
+// ServerOptions configures a server. The zero value (or a nil pointer) means the defaults.
+type ServerOptions struct {
+	// ValidProtocols lists the subprotocols the server accepts. The server picks the first
+	// protocol of the client's list that appears here (the client's order decides). Ignored when
+	// SelectProtocol is set.
+	ValidProtocols []string
+	// SelectProtocol chooses the subprotocol from those the client offered, in the client's order;
+	// it returns "" for none. It runs only when the client offered protocols. A choice the client
+	// did not offer is not sent (RFC 6455 section 4.2.2).
+	SelectProtocol func(c *Conn, protocols []string) string
+	// Handshake, when set, runs before the server answers an upgrade request, with the Path,
+	// Headers, Protocols and remote address of c filled in. It returns headers to add to the 101
+	// response, or an error to refuse: an *HTTPError answers with its status, headers and body, any
+	// other error with 403 Forbidden.
+	Handshake func(c *Conn) (http.Header, error)
+	// HTTPHandler, when set, serves plain HTTP requests that reach the server's port (requests that
+	// are not WebSocket upgrades); without it they are answered 400 Bad Request.
+	HTTPHandler http.Handler
+	// MaxBufferLength overrides SetMaxBufferLength for this server.
+	MaxBufferLength int
+	// BinaryFragmentation overrides SetBinaryFragmentation for this server.
+	BinaryFragmentation int
+	// HandshakeTimeout bounds the opening handshake (default 10 s).
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds the closing handshake and the drain of queued output (default 5 s).
+	CloseTimeout time.Duration
+}
+
+// HTTPError refuses a handshake with an HTTP response. Return it from ServerOptions.Handshake.
+type HTTPError struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func (e *HTTPError) Error() string {
+	return "websocket: handshake refused: " + http.StatusText(e.Status)
+}

@@ -1,0 +1,329 @@
+package api
+
+import (
+	"errors"
+	"iter"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/engine"
+	"github.com/wsloop/wsloop/poller"
+)
+
+// Errors of Server methods.
+var (
+	ErrServerClosed    = errors.New("websocket: server closed")
+	ErrServerListening = errors.New("websocket: server is already listening")
+	ErrNotListening    = errors.New("websocket: server is not listening")
+)
+
+// Server accepts WebSocket connections. Create it with CreateServer.
+type Server struct {
+	opts ServerOptions
+	cfg  engine.Config
+	h    atomic.Pointer[handlers]
+
+	onListening atomic.Pointer[func(*Server)]
+	onClose     atomic.Pointer[func(*Server)]
+	onError     atomic.Pointer[func(*Server, error)]
+	onConn      atomic.Pointer[func(*Conn)]
+
+	mu       sync.Mutex
+	ln       *poller.Listener
+	sockets  int  // accepted sockets not closed yet, handshake or not
+	closing  bool // Close was called
+	closeCbs []func(*Server)
+	fired    bool // the close event fired
+
+	regMu sync.RWMutex
+	conns []*Conn
+}
+
+// CreateServer returns a server with opts (nil for the defaults) whose connection event runs
+// onConnection (nil for none). Call Listen to start it.
+func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
+	s := &Server{}
+	if opts != nil {
+		s.opts = *opts
+	}
+	s.cfg = engine.Config{
+		Role:             codec.ServerRole,
+		MaxMessage:       int64(s.opts.MaxBufferLength),
+		HandshakeTimeout: s.opts.HandshakeTimeout,
+		CloseTimeout:     s.opts.CloseTimeout,
+	}
+	if s.cfg.MaxMessage <= 0 {
+		s.cfg.MaxMessage = maxBufferLength.Load()
+	}
+	s.h.Store(&handlers{})
+	if onConnection != nil {
+		s.OnConnection(onConnection)
+	}
+	return s
+}
+
+// OnListening sets the handler of the listening event.
+func (s *Server) OnListening(fn func(s *Server)) { s.onListening.Store(&fn) }
+
+// OnClose sets the handler of the close event: the server stopped listening and every connection
+// it accepted has ended.
+func (s *Server) OnClose(fn func(s *Server)) { s.onClose.Store(&fn) }
+
+// OnError sets the handler of server errors (a failed Listen).
+func (s *Server) OnError(fn func(s *Server, err error)) { s.onError.Store(&fn) }
+
+// OnConnection sets the handler that runs when a client's handshake succeeded. Handlers the
+// connection sets here apply to it alone; see also the OnText family on Server.
+func (s *Server) OnConnection(fn func(c *Conn)) { s.onConn.Store(&fn) }
+
+func (s *Server) set(edit func(*handlers)) { setHandler(&s.h, func() *handlers { return nil }, edit) }
+
+// OnText sets the text handler of every connection that does not set its own.
+func (s *Server) OnText(fn func(c *Conn, text string)) { s.set(func(h *handlers) { h.text = fn }) }
+
+// OnBinary sets the binary handler of every connection that does not set its own.
+func (s *Server) OnBinary(fn func(c *Conn, in *InStream)) {
+	s.set(func(h *handlers) { h.binary = fn })
+}
+
+// OnMessage sets the zero-copy message handler of every connection that does not set its own.
+func (s *Server) OnMessage(fn func(c *Conn, typ MessageType, payload []byte)) {
+	s.set(func(h *handlers) { h.message = fn })
+}
+
+// OnPong sets the pong handler of every connection that does not set its own.
+func (s *Server) OnPong(fn func(c *Conn, data []byte)) { s.set(func(h *handlers) { h.pong = fn }) }
+
+// OnConnClose sets the close handler of every connection that does not set its own.
+func (s *Server) OnConnClose(fn func(c *Conn, code int, reason string)) {
+	s.set(func(h *handlers) { h.close = fn })
+}
+
+// OnConnError sets the error handler of every connection that does not set its own.
+func (s *Server) OnConnError(fn func(c *Conn, err error)) { s.set(func(h *handlers) { h.err = fn }) }
+
+// Listen binds host:port (host "" for every address, port 0 for a free port) and starts
+// accepting. onListening, if not nil, runs once bound, after the listening event. A failure is
+// returned and reported to the error event.
+func (s *Server) Listen(port int, host string, onListening func(s *Server)) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return s.fail(err)
+	}
+	return s.Serve(ln, onListening)
+}
+
+// Serve accepts connections on ln, a TCP listener, like Listen.
+func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
+	p, err := poller.Default()
+	if err != nil {
+		ln.Close()
+		return s.fail(err)
+	}
+	s.mu.Lock()
+	switch {
+	case s.closing:
+		s.mu.Unlock()
+		ln.Close()
+		return s.fail(ErrServerClosed)
+	case s.ln != nil:
+		s.mu.Unlock()
+		ln.Close()
+		return s.fail(ErrServerListening)
+	}
+	s.ln = p.Serve(ln, s.newSession)
+	s.mu.Unlock()
+	if fn := s.onListening.Load(); fn != nil && *fn != nil {
+		(*fn)(s)
+	}
+	if onListening != nil {
+		onListening(s)
+	}
+	return nil
+}
+
+func (s *Server) fail(err error) error {
+	if fn := s.onError.Load(); fn != nil && *fn != nil {
+		(*fn)(s, err)
+	}
+	return err
+}
+
+// Addr returns the address the server listens on, nil before Listen. This is the original's
+// server.socket.address().
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops accepting new connections (they are refused) and leaves open ones alone. The close
+// event, and onClose if not nil, run once the last accepted connection has ended (at once when
+// there is none). A second Close returns ErrServerClosed.
+func (s *Server) Close(onClose func(s *Server)) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closing = true
+	if onClose != nil {
+		s.closeCbs = append(s.closeCbs, onClose)
+	}
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	s.maybeFireClose()
+	return nil
+}
+
+// maybeFireClose fires the close event once the server is closing and no socket is left.
+func (s *Server) maybeFireClose() {
+	s.mu.Lock()
+	if !s.closing || s.sockets > 0 || s.fired {
+		s.mu.Unlock()
+		return
+	}
+	s.fired = true
+	cbs := s.closeCbs
+	s.closeCbs = nil
+	s.mu.Unlock()
+	if fn := s.onClose.Load(); fn != nil && *fn != nil {
+		(*fn)(s)
+	}
+	for _, cb := range cbs {
+		cb(s)
+	}
+}
+
+// Connections returns the open connections (handshake done, close not yet reported). It
+// allocates nothing; slices.Collect makes a snapshot. The iteration holds a read lock: the loop
+// body must not block, and must not call Connections again.
+func (s *Server) Connections() iter.Seq[*Conn] {
+	return s.eachConn
+}
+
+func (s *Server) eachConn(yield func(*Conn) bool) {
+	s.regMu.RLock()
+	defer s.regMu.RUnlock()
+	for _, c := range s.conns {
+		if !yield(c) {
+			return
+		}
+	}
+}
+
+// newSession makes the connection object of an accepted socket (on the accept goroutine).
+func (s *Server) newSession(nc net.Conn) poller.Session {
+	c := &Conn{server: s, remote: nc.RemoteAddr(), local: nc.LocalAddr(), regIndex: -1}
+	c.ec.Init(&s.cfg, c.events())
+	s.mu.Lock()
+	s.sockets++
+	s.mu.Unlock()
+	return &c.ec
+}
+
+// handshake decides on an upgrade request: subprotocol, then the user's hook.
+func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
+	c.path = string(req.Target)
+	c.header = make(http.Header, len(req.Headers()))
+	for _, h := range req.Headers() {
+		c.header.Add(string(h.Name), string(h.Value))
+	}
+	for p := range req.Protocols {
+		c.protocols = append(c.protocols, string(p))
+	}
+	if len(c.protocols) > 0 {
+		c.protocol = s.selectProtocol(c)
+	}
+	var v engine.Verdict
+	v.Protocol = c.protocol
+	if s.opts.Handshake == nil {
+		return v
+	}
+	hdr, err := s.opts.Handshake(c)
+	if err != nil {
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			he = &HTTPError{Status: http.StatusForbidden, Body: http.StatusText(http.StatusForbidden) + "\n"}
+		}
+		v.Refuse, v.Header, v.Body = he.Status, fields(he.Header), []byte(he.Body)
+		return v
+	}
+	v.Header = fields(hdr)
+	return v
+}
+
+func (s *Server) selectProtocol(c *Conn) string {
+	var chosen string
+	switch {
+	case s.opts.SelectProtocol != nil:
+		chosen = s.opts.SelectProtocol(c, c.protocols)
+	case s.opts.ValidProtocols != nil:
+		for _, p := range c.protocols {
+			for _, v := range s.opts.ValidProtocols {
+				if p == v {
+					return p
+				}
+			}
+		}
+	}
+	for _, p := range c.protocols {
+		if p == chosen {
+			return chosen
+		}
+	}
+	return ""
+}
+
+// fields flattens a header map into the codec's name and value pairs.
+func fields(h http.Header) []codec.HeaderField {
+	var out []codec.HeaderField
+	for name, values := range h {
+		for _, v := range values {
+			out = append(out, codec.HeaderField{Name: name, Value: v})
+		}
+	}
+	return out
+}
+
+// opened registers a connection whose handshake succeeded and fires the connection event.
+func (s *Server) opened(c *Conn) {
+	s.regMu.Lock()
+	c.regIndex = len(s.conns)
+	s.conns = append(s.conns, c)
+	s.regMu.Unlock()
+	if fn := s.onConn.Load(); fn != nil && *fn != nil {
+		(*fn)(c)
+	}
+}
+
+// closed unregisters a connection (before its close handler runs, as in the original) and counts
+// its socket out.
+func (s *Server) closed(c *Conn, opened bool) {
+	if opened {
+		s.regMu.Lock()
+		if i := c.regIndex; i >= 0 && i < len(s.conns) && s.conns[i] == c {
+			last := len(s.conns) - 1
+			s.conns[i] = s.conns[last]
+			s.conns[i].regIndex = i
+			s.conns[last] = nil
+			s.conns = s.conns[:last]
+		}
+		c.regIndex = -1
+		s.regMu.Unlock()
+	}
+	s.mu.Lock()
+	s.sockets--
+	s.mu.Unlock()
+	s.maybeFireClose()
+}

@@ -1,0 +1,136 @@
+// Command echo is the WebSocket server every check runs against.
+//
+// Paths / and /echo echo each message with its type; /broadcast sends every message it receives to
+// every connection on /broadcast, the sender included; GET /stats answers a JSON object with the
+// process's heap_bytes, stack_bytes, goroutines and connections. It prints one line with the bound
+// address when ready, logs nothing per connection or message, and exits cleanly on SIGINT or
+// SIGTERM.
+//
+//	go run ./cmd/echo -addr 127.0.0.1:9001
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+
+	ws "github.com/wsloop/wsloop/api"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
+	maxMessage := flag.Int("max-message", 0, "largest message accepted, in bytes (0: the 2 MiB default)")
+	flag.Parse()
+
+	host, portText, err := net.SplitHostPort(*addr)
+	if err != nil {
+		fatal(err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		fatal(err)
+	}
+	srv := newEchoServer(*maxMessage)
+	if err := srv.Listen(port, host, nil); err != nil {
+		fatal(err)
+	}
+	fmt.Printf("listening on %s\n", srv.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	done := make(chan struct{})
+	srv.Close(func(*ws.Server) { close(done) })
+	for c := range srv.Connections() {
+		c.Close(1001, "server shutting down")
+	}
+	<-done
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "echo:", err)
+	os.Exit(1)
+}
+
+// newEchoServer builds the echo server; main and the tests share it.
+func newEchoServer(maxMessage int) *ws.Server {
+	var b broadcaster
+	var srv *ws.Server
+	srv = ws.CreateServer(&ws.ServerOptions{
+		MaxBufferLength: maxMessage,
+		HTTPHandler:     statsHandler(func() int { return countConns(srv) }),
+	}, func(c *ws.Conn) {
+		if c.Path() == "/broadcast" {
+			b.join(c)
+			c.OnMessage(b.send)
+			c.OnClose(b.leave)
+		}
+	})
+	srv.OnMessage(echo)
+	return srv
+}
+
+// echo sends a message back with its type.
+func echo(c *ws.Conn, typ ws.MessageType, payload []byte) { c.SendMessage(typ, payload, nil) }
+
+func countConns(srv *ws.Server) int {
+	n := 0
+	for range srv.Connections() {
+		n++
+	}
+	return n
+}
+
+// broadcaster is the set of connections on /broadcast.
+type broadcaster struct {
+	mu    sync.RWMutex
+	conns map[*ws.Conn]struct{}
+}
+
+func (b *broadcaster) join(c *ws.Conn) {
+	b.mu.Lock()
+	if b.conns == nil {
+		b.conns = make(map[*ws.Conn]struct{})
+	}
+	b.conns[c] = struct{}{}
+	b.mu.Unlock()
+}
+
+func (b *broadcaster) leave(c *ws.Conn, _ int, _ string) {
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+}
+
+func (b *broadcaster) send(_ *ws.Conn, typ ws.MessageType, payload []byte) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for c := range b.conns {
+		c.SendMessage(typ, payload, nil)
+	}
+}
+
+// statsHandler serves GET /stats.
+func statsHandler(connections func() int) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"heap_bytes":  m.HeapInuse,
+			"stack_bytes": m.StackInuse,
+			"goroutines":  runtime.NumGoroutine(),
+			"connections": connections(),
+		})
+	})
+	return mux
+}

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/wsloop/wsloop/codec"
+)
+
+// Defaults of Config fields left zero.
+const (
+	DefaultMaxMessage       = 2 << 20 // nodejs-websocket's maxBufferLength
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultMaxHead          = 8 << 10
+)
+
+// Config holds the settings shared by the connections of one server or client. It must not change
+// once a connection uses it.
+type Config struct {
+	// Role says which end of the connection this is: codec.ServerRole or codec.ClientRole.
+	Role codec.Role
+	// MaxMessage caps a frame's declared length and a message's running size; past it the
+	// connection is closed with 1009.
+	MaxMessage int64
+	// HandshakeTimeout bounds the opening handshake, counted from the connection's open.
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds the closing handshake: how long a close we started waits for the reply,
+	// and how long queued output may take to drain before the socket is closed regardless.
+	CloseTimeout time.Duration
+	// MaxHead caps the size of the handshake's HTTP head.
+	MaxHead int
+}
+
+func (c *Config) maxMessage() int64 {
+	if c.MaxMessage > 0 {
+		return c.MaxMessage
+	}
+	return DefaultMaxMessage
+}
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout > 0 {
+		return c.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
+}
+
+func (c *Config) closeTimeout() time.Duration {
+	if c.CloseTimeout > 0 {
+		return c.CloseTimeout
+	}
+	return DefaultCloseTimeout
+}
+
+func (c *Config) maxHead() int {
+	if c.MaxHead > 0 {
+		return c.MaxHead
+	}
+	return DefaultMaxHead
+}

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/wsloop/wsloop/bufpool"
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/poller"
+)
+
+// State is a connection's ready state, numbered as nodejs-websocket numbers them.
+type State uint8
+
+// The ready states.
+const (
+	Connecting State = iota
+	Open
+	Closing
+	Closed
+)
+
+// Errors of the send methods. Their texts are nodejs-websocket's.
+var (
+	ErrNotOpen       = errors.New("You can't write to a non-open connection")
+	ErrTextStreaming = errors.New("You can't send a text frame until you finish sending binary frames")
+	ErrBinStreaming  = errors.New("You can't send more binary frames until you finish sending the previous binary frames")
+	ErrNoStream      = errors.New("websocket: no binary stream in progress")
+	ErrCloseCode     = errors.New("websocket: invalid close code")
+	ErrControlSize   = errors.New("websocket: control frame payload longer than 125 bytes")
+	ErrClosed        = errors.New("websocket: connection closed before the data reached the kernel")
+	ErrTruncated     = errors.New("websocket: connection closed before the binary message ended")
+	ErrHandshakeTime = errors.New("websocket: opening handshake timed out")
+	ErrCloseTime     = errors.New("websocket: closing handshake timed out")
+)
+
+// Conn is one WebSocket connection. Its send methods are safe from any goroutine; everything else
+// runs on its loop.
+type Conn struct {
+	poller.Conn
+	ev  Events
+	cfg *Config
+
+	// Guarded by mu: shared between the loop and sending goroutines.
+	mu        sync.Mutex
+	state     State
+	streaming bool // a streamed binary message is being sent
+	inTurn    bool // the loop is inside a turn and flushes when it ends
+	out       *bufpool.Buffer
+	queued    uint64 // bytes ever appended to out
+	callbacks []sendCallback
+	closeSent bool
+
+	// Loop only.
+	handed   uint64 // bytes ever handed to the transport
+	hs       *handshake
+	rd       reader
+	closing  closing
+	opened   bool
+	deadline deadlines
+}
+
+// Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and
+// runs once enrolled into a poller.
+func (c *Conn) Init(cfg *Config, ev Events) {
+	c.cfg, c.ev = cfg, ev
+}
+
+// Transport implements poller.Session.
+func (c *Conn) Transport() *poller.Conn { return &c.Conn }
+
+// State returns the ready state.
+func (c *Conn) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+func (c *Conn) setState(s State) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+}
+
+// beginTurn marks the start of a loop turn: sends made until endTurn are flushed together.
+func (c *Conn) beginTurn() {
+	c.mu.Lock()
+	c.inTurn = true
+	c.mu.Unlock()
+}
+
+// endTurn flushes what the turn queued and settles what waits on the output draining.
+func (c *Conn) endTurn() {
+	c.flush()
+	c.afterFlush()
+}
+
+// OnOpen implements poller.Session.
+func (c *Conn) OnOpen() {
+	c.deadline.handshake = nowNano() + int64(c.cfg.handshakeTimeout())
+	c.armTimer()
+}
+
+// OnWake implements poller.Session: another goroutine queued output, or gave up a connection
+// still in Connecting.
+func (c *Conn) OnWake() {
+	if !c.opened && c.State() == Closing {
+		c.abort(nil)
+		return
+	}
+	c.beginTurn()
+	c.endTurn()
+}
+
+// OnTraffic implements poller.Session.
+func (c *Conn) OnTraffic(in []byte) int {
+	c.beginTurn()
+	n := 0
+	if !c.opened && c.cfg.Role == codec.ServerRole {
+		n = c.readRequest(in)
+	}
+	if c.opened {
+		n += c.readFrames(in[n:])
+	}
+	c.endTurn()
+	return n
+}
+
+// OnClose implements poller.Session.
+func (c *Conn) OnClose(err error) {
+	c.mu.Lock()
+	c.state = Closed
+	c.inTurn = false
+	out := c.out
+	c.out = nil
+	cbs := c.callbacks
+	c.callbacks = nil
+	c.mu.Unlock()
+	bufpool.Put(out)
+	c.releaseHandshake()
+	for _, cb := range cbs {
+		cb.fn(ErrClosed)
+	}
+	c.rd.release(c.ev, c.opened)
+	if err := closedError(err); err != nil && !c.closing.done() {
+		c.ev.Error(err)
+	}
+	code, reason := c.closing.result()
+	c.ev.Closed(c.opened, code, reason)
+	c.closing.release()
+}

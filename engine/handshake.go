@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/wsloop/wsloop/bufpool"
+	"github.com/wsloop/wsloop/codec"
+)
+
+// handshake is what a connection holds only while its opening handshake is in progress. It is
+// pooled, so an open connection carries none of it.
+type handshake struct {
+	req codec.Request
+}
+
+var handshakes = sync.Pool{New: func() any { return new(handshake) }}
+
+func (c *Conn) releaseHandshake() {
+	if c.hs != nil {
+		c.hs.req.Reset()
+		handshakes.Put(c.hs)
+		c.hs = nil
+	}
+}
+
+// readRequest parses the client's upgrade request and answers it: 101 and open, or an HTTP error
+// and close. The request stays in the transport's buffer until it is complete.
+func (c *Conn) readRequest(in []byte) int {
+	if c.closing.stopRead {
+		return len(in)
+	}
+	if c.hs == nil {
+		c.hs = handshakes.Get().(*handshake)
+		c.hs.req.MaxHeadSize = c.cfg.maxHead()
+	}
+	req := &c.hs.req
+	n, err := req.Parse(in)
+	if errors.Is(err, codec.ErrNotUpgrade) && c.serveHTTP(req) {
+		return len(in)
+	}
+	if err != nil {
+		c.refuse(err)
+		return len(in)
+	}
+	if n == 0 {
+		return 0
+	}
+	v := c.ev.Handshake(req)
+	if v.Refuse != 0 {
+		c.refuseWith(v)
+		return len(in)
+	}
+	c.mu.Lock()
+	c.out = c.outBuffer()
+	resp, err := codec.AppendResponse(c.out.B, req.Key, v.Protocol, v.Header)
+	if err != nil {
+		c.mu.Unlock()
+		c.refuse(&codec.HandshakeError{Status: 500, Msg: err.Error()})
+		return len(in)
+	}
+	c.out.B = resp
+	c.state = Open
+	c.mu.Unlock()
+	c.releaseHandshake()
+	c.opened = true
+	c.deadline.handshake = 0
+	c.ev.Opened()
+	return n
+}
+
+// serveHTTP hands a plain HTTP request to the layer above and closes once its answer is out.
+func (c *Conn) serveHTTP(req *codec.Request) bool {
+	buf := bufpool.Get()
+	resp, ok := c.ev.ServeHTTP(req, buf.B)
+	if !ok {
+		bufpool.Put(buf)
+		return false
+	}
+	buf.B = resp
+	c.mu.Lock()
+	bufpool.Put(c.out) // nothing was queued before the handshake; drop it for the answer
+	c.out = buf
+	c.mu.Unlock()
+	c.endHandshake()
+	return true
+}
+
+// refuse answers a request that cannot be upgraded with its HTTP status and closes.
+func (c *Conn) refuse(err error) {
+	var he *codec.HandshakeError
+	if !errors.As(err, &he) {
+		he = &codec.HandshakeError{Status: 400, Msg: err.Error()}
+	}
+	c.mu.Lock()
+	c.out = c.outBuffer()
+	c.out.B = codec.AppendHandshakeError(c.out.B, he)
+	c.mu.Unlock()
+	c.endHandshake()
+}
+
+// refuseWith answers with the refusal a Handshake event chose.
+func (c *Conn) refuseWith(v Verdict) {
+	c.mu.Lock()
+	c.out = c.outBuffer()
+	resp, err := codec.AppendHTTPResponse(c.out.B, v.Refuse, v.Header, v.Body)
+	if err != nil {
+		resp = codec.AppendHandshakeError(c.out.B, &codec.HandshakeError{Status: 500, Msg: err.Error()})
+	}
+	c.out.B = resp
+	c.mu.Unlock()
+	c.endHandshake()
+}
+
+// endHandshake closes a connection whose handshake failed, once its answer is out.
+func (c *Conn) endHandshake() {
+	c.releaseHandshake()
+	c.deadline.handshake = 0
+	c.closing.stopRead = true
+	c.closing.tcpWhenDrained = true
+}

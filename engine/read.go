@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"github.com/wsloop/wsloop/bufpool"
+	"github.com/wsloop/wsloop/codec"
+)
+
+// reader is the read side's state between reads: the frame whose payload is still arriving and
+// the message being assembled. An idle connection holds no buffer.
+type reader struct {
+	// The frame in progress.
+	inFrame   bool
+	frameFin  bool
+	masked    bool
+	mask      [4]byte
+	maskPos   int
+	remaining int64
+
+	// The message in progress: msgOp is 0 when none is.
+	msgOp  codec.Opcode
+	stream bool            // a binary message delivered by StreamChunk
+	msg    *bufpool.Buffer // the assembled payload of a text or whole binary message
+	msgLen int64           // bytes of the message declared so far
+	utf8   codec.UTF8Validator
+}
+
+// readFrames parses and handles every complete frame in in, and the available part of a frame
+// whose payload is still arriving. It returns how many bytes it consumed; a partial header stays.
+func (c *Conn) readFrames(in []byte) int {
+	n := 0
+	for !c.closing.stopRead {
+		if c.rd.inFrame {
+			n += c.readPayload(in[n:])
+			if c.rd.inFrame {
+				break
+			}
+			continue
+		}
+		h, hn, err := codec.ParseHeader(in[n:], c.cfg.Role, c.cfg.maxMessage())
+		if err != nil {
+			c.fail(err)
+			break
+		}
+		if hn == 0 {
+			break
+		}
+		if h.Opcode.IsControl() {
+			end := hn + int(h.Length)
+			if len(in)-n < end {
+				break // control frames are at most 125 bytes: wait for the whole frame
+			}
+			p := in[n+hn : n+end]
+			if h.Masked {
+				codec.Mask(h.Mask, 0, p)
+			}
+			n += end
+			c.control(h.Opcode, p)
+			continue
+		}
+		if err := c.rd.checkSequence(h, c.cfg.maxMessage()); err != nil {
+			c.fail(err)
+			break
+		}
+		if c.wholeMessage(h, in[n+hn:]) {
+			p := in[n+hn : n+hn+int(h.Length)]
+			n += hn + len(p)
+			if h.Masked {
+				codec.Mask(h.Mask, 0, p)
+			}
+			if h.Opcode == codec.OpText && !codec.ValidUTF8(p) {
+				c.fail(codec.ErrInvalidUTF8)
+				break
+			}
+			c.deliver(h.Opcode, p)
+			continue
+		}
+		n += hn
+		c.startFrame(h)
+	}
+	if c.closing.stopRead {
+		return len(in) // nothing after a close frame or a failure is read
+	}
+	return n
+}
+
+// wholeMessage reports whether the frame is an unfragmented message whose payload sits whole in
+// rest, to be handed over in place, without a copy.
+func (c *Conn) wholeMessage(h codec.FrameHeader, rest []byte) bool {
+	return h.Fin && h.Opcode != codec.OpContinuation && int64(len(rest)) >= h.Length &&
+		(h.Opcode == codec.OpText || !c.ev.StreamBinary())
+}
+
+// checkSequence applies the fragmentation rules of RFC 6455 section 5.4 and the message cap.
+func (r *reader) checkSequence(h codec.FrameHeader, max int64) error {
+	if h.Opcode == codec.OpContinuation {
+		if r.msgOp == 0 {
+			return codec.ErrUnexpectedCont
+		}
+	} else if r.msgOp != 0 {
+		return codec.ErrExpectedCont
+	}
+	if h.Opcode == codec.OpContinuation && h.Length > max-r.msgLen {
+		return codec.ErrMessageTooBig
+	}
+	return nil
+}
+
+// startFrame records a data frame whose payload is to be read, and the message it starts.
+func (c *Conn) startFrame(h codec.FrameHeader) {
+	r := &c.rd
+	r.inFrame, r.frameFin, r.masked, r.mask, r.maskPos, r.remaining = true, h.Fin, h.Masked, h.Mask, 0, h.Length
+	if h.Opcode == codec.OpContinuation {
+		r.msgLen += h.Length
+		return
+	}
+	r.msgOp, r.msgLen = h.Opcode, h.Length
+	r.stream = h.Opcode == codec.OpBinary && c.ev.StreamBinary()
+	if r.stream {
+		if c.deliverable() {
+			c.ev.StreamStart()
+		}
+		return
+	}
+	r.msg = bufpool.Get()
+}
+
+// readPayload consumes what in holds of the frame in progress and finishes the frame, and the
+// message, when the last byte arrived.
+func (c *Conn) readPayload(in []byte) int {
+	r := &c.rd
+	p := in[:min(int64(len(in)), r.remaining)]
+	r.remaining -= int64(len(p))
+	if r.masked {
+		r.maskPos = codec.Mask(r.mask, r.maskPos, p)
+	}
+	switch {
+	case r.stream:
+		if len(p) > 0 && c.deliverable() {
+			c.ev.StreamChunk(p)
+		}
+	default:
+		if r.msgOp == codec.OpText {
+			if _, ok := r.utf8.Feed(p); !ok {
+				c.fail(codec.ErrInvalidUTF8)
+				return len(p)
+			}
+		}
+		if err := bufpool.Append(r.msg, p, int(c.cfg.maxMessage())); err != nil {
+			c.fail(codec.ErrMessageTooBig)
+			return len(p)
+		}
+	}
+	if r.remaining > 0 {
+		return len(p)
+	}
+	r.inFrame = false
+	if r.frameFin {
+		c.finishMessage()
+	}
+	return len(p)
+}
+
+// finishMessage delivers the message whose final frame was read.
+func (c *Conn) finishMessage() {
+	r := &c.rd
+	op := r.msgOp
+	r.msgOp, r.msgLen = 0, 0
+	if r.stream {
+		r.stream = false
+		if c.deliverable() {
+			c.ev.StreamEnd(nil)
+		}
+		return
+	}
+	msg := r.msg
+	r.msg = nil
+	defer bufpool.Put(msg)
+	if op == codec.OpText {
+		complete := r.utf8.Complete()
+		r.utf8.Reset()
+		if !complete {
+			c.fail(codec.ErrInvalidUTF8)
+			return
+		}
+	}
+	c.deliver(op, msg.B)
+}
+
+// deliver hands a whole message over, unless a close was sent: data after it is dropped.
+func (c *Conn) deliver(op codec.Opcode, p []byte) {
+	if c.deliverable() {
+		c.ev.Message(op, p)
+	}
+}
+
+// deliverable reports whether data may still be handed to the user: not once we sent a close.
+func (c *Conn) deliverable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == Open && !c.closeSent
+}
+
+// control handles a ping, pong or close frame.
+func (c *Conn) control(op codec.Opcode, p []byte) {
+	switch op {
+	case codec.OpPing:
+		c.mu.Lock()
+		if c.state == Open && !c.closeSent {
+			c.appendFrameLocked(true, codec.OpPong, p)
+		}
+		c.mu.Unlock()
+	case codec.OpPong:
+		c.ev.Pong(p)
+	case codec.OpClose:
+		c.closeReceived(p)
+	}
+}
+
+// release ends what the reader holds when the connection closes: a streamed message is cut off,
+// an assembled one is dropped.
+func (r *reader) release(ev Events, opened bool) {
+	if r.stream && opened {
+		ev.StreamEnd(ErrTruncated)
+	}
+	r.stream = false
+	bufpool.Put(r.msg)
+	r.msg = nil
+	r.msgOp = 0
+}

@@ -1,0 +1,99 @@
+package poller
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdReserve is how many file descriptors the connection cap leaves free: Enroll duplicates a
+// descriptor for a moment, and the process needs some for files, DNS and dialing.
+const fdReserve = 64
+
+// Listener runs an accept loop that enrolls every accepted connection into a Poller.
+type Listener struct {
+	ln      net.Listener
+	p       *Poller
+	accept  func(net.Conn) Session
+	maxConn int64
+	done    chan struct{}
+	once    sync.Once
+}
+
+// Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
+// accept goroutine) and enrolls the connection with that session; if enrolling fails, the
+// session's OnClose runs on the accept goroutine, without OnOpen. Temporary accept errors such as
+// EMFILE are retried with a growing pause; past the connection cap (the process's descriptor limit
+// less a reserve) a new connection is closed at once. The loop ends when ln is closed.
+func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *Listener {
+	l := &Listener{ln: ln, p: p, accept: newSession, maxConn: connCap(), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// Close stops accepting: the listening socket is closed, so new connections are refused. Accepted
+// connections are left alone. It waits until the accept loop has ended.
+func (l *Listener) Close() error {
+	var err error
+	l.once.Do(func() { err = l.ln.Close() })
+	<-l.done
+	return err
+}
+
+// Addr returns the listening address.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+func (l *Listener) run() {
+	defer close(l.done)
+	var pause time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			pause = backoff(pause)
+			time.Sleep(pause)
+			continue
+		}
+		pause = 0
+		if l.p.Live() >= l.maxConn {
+			nc.Close()
+			continue
+		}
+		s := l.accept(nc)
+		if err := l.p.Enroll(nc, s); err != nil {
+			// Enroll closed nc. The session never opened; tell it it is over.
+			s.Transport().closed = true
+			s.OnClose(err)
+		}
+	}
+}
+
+// backoff doubles the pause after a failed accept, from 5 ms up to one second.
+func backoff(pause time.Duration) time.Duration {
+	switch {
+	case pause == 0:
+		return 5 * time.Millisecond
+	case pause >= time.Second/2:
+		return time.Second
+	default:
+		return pause * 2
+	}
+}
+
+// connCap is the most connections the process may hold: its descriptor limit less fdReserve, each
+// enrolled connection holding one descriptor.
+func connCap() int64 {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
+		return 1 << 30
+	}
+	if rl.Cur <= 2*fdReserve {
+		return int64(rl.Cur / 2)
+	}
+	return int64(rl.Cur) - fdReserve
+}
