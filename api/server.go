@@ -223,13 +223,16 @@ func (s *Server) eachConn(yield func(*Conn) bool) {
 }
 
 // newSession makes the connection object of an accepted socket (on the accept goroutine).
-func (s *Server) newSession(nc net.Conn) poller.Session {
+func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).ec }
+
+// newConn makes the connection object of a socket the server takes on, and counts the socket in.
+func (s *Server) newConn(nc net.Conn) *Conn {
 	c := &Conn{server: s, remote: nc.RemoteAddr(), local: nc.LocalAddr(), regIndex: -1}
 	c.ec.Init(&s.cfg, c.events())
 	s.mu.Lock()
 	s.sockets++
 	s.mu.Unlock()
-	return &c.ec
+	return c
 }
 
 // handshake decides on an upgrade request: subprotocol, then the user's hook.

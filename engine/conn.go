@@ -52,7 +52,8 @@ type Conn struct {
 	closeSent bool
 
 	// Loop only.
-	handed   uint64 // bytes ever handed to the transport
+	handed   uint64          // bytes ever handed to the transport
+	pending  *bufpool.Buffer // bytes received before enrollment and not consumed yet
 	hs       *handshake
 	rd       reader
 	closing  closing
@@ -64,6 +65,16 @@ type Conn struct {
 // runs once enrolled into a poller.
 func (c *Conn) Init(cfg *Config, ev Events) {
 	c.cfg, c.ev = cfg, ev
+}
+
+// Preload gives the connection bytes that were received before it was enrolled (a request read
+// by net/http before the hijack). They are processed first, as if they had just arrived.
+func (c *Conn) Preload(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	c.pending = bufpool.Get()
+	c.pending.B = append(c.pending.B, b...)
 }
 
 // Transport implements poller.Session.
@@ -98,6 +109,9 @@ func (c *Conn) endTurn() {
 // OnOpen implements poller.Session.
 func (c *Conn) OnOpen() {
 	c.deadline.handshake = nowNano() + int64(c.cfg.handshakeTimeout())
+	if c.pending != nil {
+		c.OnTraffic(nil)
+	}
 	c.armTimer()
 }
 
@@ -114,6 +128,30 @@ func (c *Conn) OnWake() {
 
 // OnTraffic implements poller.Session.
 func (c *Conn) OnTraffic(in []byte) int {
+	if c.pending != nil {
+		return c.trafficAfterPreload(in)
+	}
+	return c.traffic(in)
+}
+
+// trafficAfterPreload takes every byte from the transport behind the preloaded ones, processes
+// them together and keeps what is left until it is consumed; then the connection reads from the
+// transport's buffer again.
+func (c *Conn) trafficAfterPreload(in []byte) int {
+	c.pending.B = append(c.pending.B, in...)
+	n := c.traffic(c.pending.B)
+	if c.pending != nil { // OnClose may have run and released it
+		rest := copy(c.pending.B, c.pending.B[n:])
+		c.pending.B = c.pending.B[:rest]
+		if rest == 0 {
+			bufpool.Put(c.pending)
+			c.pending = nil
+		}
+	}
+	return len(in)
+}
+
+func (c *Conn) traffic(in []byte) int {
 	c.beginTurn()
 	n := 0
 	if !c.opened && c.cfg.Role == codec.ServerRole {
@@ -137,6 +175,8 @@ func (c *Conn) OnClose(err error) {
 	c.callbacks = nil
 	c.mu.Unlock()
 	bufpool.Put(out)
+	bufpool.Put(c.pending)
+	c.pending = nil
 	c.releaseHandshake()
 	for _, cb := range cbs {
 		cb.fn(ErrClosed)

@@ -24,8 +24,7 @@ type Listener struct {
 }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
-// accept goroutine) and enrolls the connection with that session; if enrolling fails, the
-// session's OnClose runs on the accept goroutine, without OnOpen. Temporary accept errors such as
+// accept goroutine) and enrolls the connection with that session (see Enroll for a failure). Temporary accept errors such as
 // EMFILE are retried with a growing pause; past the connection cap (the process's descriptor limit
 // less a reserve) a new connection is closed at once. The loop ends when ln is closed.
 func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *Listener {
@@ -64,12 +63,7 @@ func (l *Listener) run() {
 			nc.Close()
 			continue
 		}
-		s := l.accept(nc)
-		if err := l.p.Enroll(nc, s); err != nil {
-			// Enroll closed nc. The session never opened; tell it it is over.
-			s.Transport().closed = true
-			s.OnClose(err)
-		}
+		_ = l.p.Enroll(nc, l.accept(nc)) // a failure is the session's to report
 	}
 }
 

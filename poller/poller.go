@@ -60,10 +60,14 @@ func start(loops int) (*Poller, error) {
 
 // Enroll moves nc, a *net.TCPConn, onto a loop and runs s.OnOpen there. nc is closed by Enroll
 // (the loop owns a duplicate of its descriptor from then on), on success and on failure alike. It
-// blocks until OnOpen has run, so it must never be called from a loop goroutine.
+// blocks until OnOpen has run, so it must never be called from a loop goroutine. If enrolling
+// fails, s.OnClose runs with the error, without OnOpen, before Enroll returns it.
 func (p *Poller) Enroll(nc net.Conn, s Session) error {
-	s.Transport().session = s
+	c := s.Transport()
+	c.session = s
 	if _, err := p.client.EnrollContext(nc, s); err != nil {
+		c.closed = true
+		s.OnClose(err)
 		return err
 	}
 	return nil

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/wsloop/wsloop/poller"
+)
+
+// ServeHTTP lets a net/http server hand WebSocket upgrade requests to s, so one port serves both:
+//
+//	http.Handle("/ws", wsServer)
+//
+// It takes the connection over (http.Hijacker) and runs it on the same loops as connections s
+// accepts itself, with the same handshake rules, hooks and events. The request head net/http
+// already read is given to the engine as it arrived, so every check and answer is the same as on
+// s's own port. Only plain TCP connections are supported so far; others get 501.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "websocket: connection cannot be taken over", http.StatusInternalServerError)
+		return
+	}
+	p, err := poller.Default()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	nc, rw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if _, ok := nc.(*net.TCPConn); !ok {
+		nc.Write([]byte("HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
+		nc.Close()
+		return
+	}
+	head := requestHead(r)
+	if n := rw.Reader.Buffered(); n > 0 {
+		rest, _ := rw.Reader.Peek(n)
+		head = append(head, rest...)
+	}
+	c := s.newConn(nc)
+	c.ec.Preload(head)
+	_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+}
+
+// requestHead writes r's request line and headers back as they were on the wire (names in
+// canonical case), so the engine can parse and check the request itself.
+func requestHead(r *http.Request) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/%d.%d\r\n", r.Method, r.RequestURI, r.ProtoMajor, r.ProtoMinor)
+	b.WriteString("Host: " + r.Host + "\r\n")
+	r.Header.Write(&b)
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
