@@ -1,5 +1,68 @@
-// Package api is the nodejs-websocket surface in Go: CreateServer, Connect, Server, Conn, InStream
-// and OutStream. Import it as
+// Package api is the nodejs-websocket surface in Go: a WebSocket server (and, soon, client) whose
+// connections run on a shared event loop instead of a goroutine each. Import it as
 //
 //	ws "github.com/wsloop/wsloop/api"
+//
+// so that programs read like their Node originals:
+//
+//	server := ws.CreateServer(nil, func(c *ws.Conn) {
+//		c.OnText(func(c *ws.Conn, text string) {
+//			c.SendText(strings.ToUpper(text)+"!!!", nil)
+//		})
+//	})
+//	server.Listen(8001, "", nil)
+//
+// # Events and goroutines
+//
+// Handlers run on the connection's event loop, in wire order, never two at once for one
+// connection; they must not block (hand blocking work to a goroutine). Every method of Server and
+// Conn is safe from any goroutine. Handlers set on the Server (OnText, OnMessage...) apply to every
+// connection that does not set its own, so one function value serves all connections.
+//
+// Messages arrive whole through OnText (a string), as a stream of frames through OnBinary (an
+// InStream), or, for hot paths, whole and without a copy through OnMessage, whose payload is
+// valid only during the call. Sends are queued and written once per loop turn; SendMessage echoes
+// a payload without converting it. With OnMessage and SendMessage, a message costs no allocation.
+//
+// # Differences from nodejs-websocket
+//
+// Where the original breaks RFC 6455 this package follows the RFC; where its behaviour is a
+// choice users rely on, it is kept. The differences:
+//
+//   - close fires exactly once per connection, after the connection is really closed (not when
+//     Close is called), with the code and reason the peer sent, 1005 when its close frame had no
+//     code, our code after a protocol violation, or 1006 when there was no close frame.
+//     ReadyState ends at Closed, never undefined.
+//   - Text messages and close reasons are validated as UTF-8: invalid text closes with 1007 at
+//     the first bad byte, even across fragments. Characters split across fragments arrive intact.
+//   - Pong payloads are the ping's bytes, untouched, and OnPong receives bytes.
+//   - Control frames over 125 bytes, fragmented control frames, reserved bits, unknown opcodes,
+//     64-bit lengths with the top bit set, invalid close codes and one-byte close payloads close
+//     with 1002; SendPing refuses more than 125 bytes and Close refuses codes RFC 6455 does not
+//     allow to send.
+//   - The size limit (SetMaxBufferLength, 2 MiB) applies to each frame's declared length and to
+//     the running size of a message, whatever the TCP segmentation: past it the connection
+//     closes with 1009, once.
+//   - A protocol error fires error then close, and the bytes after the bad frame are not parsed;
+//     the server closes TCP after the close handshake, and a close we start waits a bounded time
+//     (CloseTimeout) for the reply.
+//   - The handshake follows RFC 7230 and 6455: header names are case-insensitive and values
+//     trimmed, Connection and Upgrade are token lists, the request must be GET over HTTP/1.1 or
+//     later with a Host and a Sec-WebSocket-Key of 16 bytes; an unsupported version gets 426 with
+//     Sec-WebSocket-Version: 13; the request head is limited (431) and must arrive within
+//     HandshakeTimeout. Other failures get 400 Bad Request, as in the original.
+//   - SelectProtocol may only choose a protocol the client offered; another answer sends none.
+//   - A Handshake hook can refuse a request with an HTTP status (authentication, Origin checks)
+//     or add response headers; plain HTTP requests on the server's port can be served by an
+//     http.Handler (HTTPHandler); and a Server is itself an http.Handler, to be mounted on an
+//     existing net/http server.
+//   - Errors are returned as Go errors and reported to OnError; an error without a handler is
+//     dropped, never a panic. Send callbacks are called exactly once, also when the send is
+//     refused. Send returns an error like SendText and SendBinary.
+//   - An InStream cut off by the connection's end reports ErrTruncated instead of ending normally.
+//   - The binary-stream lock is released as soon as OutStream.Close returns, so a SendText right
+//     after it succeeds.
+//   - Server.Close twice returns ErrServerClosed instead of firing close twice.
+//   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions can override
+//     per server; MaxBufferLength applies to connections created after the change.
 package api
