@@ -21,10 +21,13 @@ type wheel struct {
 	due   []*Conn
 }
 
-func tickOf(at int64) int64 { return at / int64(Tick) }
+// tickOf returns the tick that time t falls in.
+func tickOf(t int64) int64 { return t / int64(Tick) }
 
+// add files c under the first tick that starts at or after at, so that when the sweep reaches
+// that tick the deadline has passed, unless it is a whole turn of the wheel or more ahead.
 func (w *wheel) add(c *Conn, at int64) {
-	t := tickOf(at)
+	t := (at + int64(Tick) - 1) / int64(Tick)
 	if w.next == 0 {
 		w.next = tickOf(nowNano())
 	}
