@@ -182,7 +182,10 @@ func (c *Conn) OnClose(err error) {
 		cb.fn(ErrClosed)
 	}
 	c.rd.release(c.ev, c.opened)
-	if err := closedError(err); err != nil && !c.closing.done() {
+	// A server connection whose handshake never completed was never seen by the user: its
+	// socket errors are nobody's news. A client reports them (a refused connection, say).
+	visible := c.opened || c.cfg.Role == codec.ClientRole
+	if err := closedError(err); err != nil && visible && !c.closing.done() {
 		c.ev.Error(err)
 	}
 	code, reason := c.closing.result()
