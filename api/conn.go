@@ -32,9 +32,11 @@ type Conn struct {
 	header    http.Header
 	protocols []string
 	protocol  string
-	remote    net.Addr
-	local     net.Addr
-	regIndex  int // position in the server's registry, -1 when not in it
+	addr      atomic.Pointer[addrs] // nil until a client connection is dialed
+	fragment  int                   // a client's binary fragmentation; 0 for the default
+	regIndex  int                   // position in the server's registry, -1 when not in it
+	// stopContext stops watching a client's context (ClientOptions.Context) for cancellation.
+	stopContext func() bool
 	inStream  InStream
 	outStream atomic.Pointer[OutStream]
 
@@ -115,11 +117,21 @@ func (c *Conn) Protocol() string { return c.protocol }
 // Server returns the server that accepted the connection, nil on the client side.
 func (c *Conn) Server() *Server { return c.server }
 
-// RemoteAddr returns the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr returns the peer's address (nil while a client connection is being dialed).
+func (c *Conn) RemoteAddr() net.Addr {
+	if a := c.addr.Load(); a != nil {
+		return a.remote
+	}
+	return nil
+}
 
-// LocalAddr returns the local address.
-func (c *Conn) LocalAddr() net.Addr { return c.local }
+// LocalAddr returns the local address (nil while a client connection is being dialed).
+func (c *Conn) LocalAddr() net.Addr {
+	if a := c.addr.Load(); a != nil {
+		return a.local
+	}
+	return nil
+}
 
 // OutStream returns the binary stream being sent (see BeginBinary), nil when none is.
 func (c *Conn) OutStream() *OutStream { return c.outStream.Load() }
@@ -142,6 +154,7 @@ func (e *events) Opened() {
 		c.server.opened(c)
 		return
 	}
+	c.handshakeOver()
 	if fn := c.handlers().connect; fn != nil {
 		fn(c)
 	}
@@ -209,6 +222,7 @@ func (e *events) Error(err error) {
 // Closed implements engine.Events.
 func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c := (*Conn)(e)
+	c.handshakeOver()
 	if os := c.outStream.Swap(nil); os != nil {
 		os.abandon()
 	}

@@ -27,7 +27,7 @@ func (e *events) ServeHTTP(req *codec.Request, dst []byte) ([]byte, bool) {
 		ProtoMinor: 1,
 		Header:     make(http.Header),
 		Host:       string(req.Host),
-		RemoteAddr: c.remote.String(),
+		RemoteAddr: c.RemoteAddr().String(),
 		RequestURI: string(req.Target),
 		Body:       http.NoBody,
 		Close:      true,

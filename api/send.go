@@ -97,6 +97,9 @@ func (c *Conn) BeginBinary() (*OutStream, error) {
 }
 
 func (c *Conn) binaryFragmentation() int {
+	if c.fragment > 0 {
+		return c.fragment
+	}
 	if c.server != nil && c.server.opts.BinaryFragmentation > 0 {
 		return c.server.opts.BinaryFragmentation
 	}

@@ -227,7 +227,8 @@ func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).
 
 // newConn makes the connection object of a socket the server takes on, and counts the socket in.
 func (s *Server) newConn(nc net.Conn) *Conn {
-	c := &Conn{server: s, remote: nc.RemoteAddr(), local: nc.LocalAddr(), regIndex: -1}
+	c := &Conn{server: s, regIndex: -1}
+	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
 	c.ec.Init(&s.cfg, c.events())
 	s.mu.Lock()
 	s.sockets++

@@ -47,8 +47,11 @@ func (c *Conn) WriteClose(code codec.CloseCode, reason string) error {
 	case c.state == Connecting:
 		c.state = Closing
 		c.closeSent = true // nothing may be sent any more; the loop closes the socket
+		enrolled := c.enrolled
 		c.mu.Unlock()
-		c.Wake()
+		if enrolled {
+			c.Wake()
+		}
 		return nil
 	case c.state != Open || c.closeSent:
 		c.mu.Unlock()
@@ -57,6 +60,24 @@ func (c *Conn) WriteClose(code codec.CloseCode, reason string) error {
 	c.sendCloseLocked(code, stringBytes(reason))
 	c.unlockAndWake()
 	return nil
+}
+
+// Cancel gives up a connection still in Connecting (its context was cancelled): the Error event
+// reports err, then Closed. It does nothing once the connection is open.
+func (c *Conn) Cancel(err error) {
+	c.mu.Lock()
+	if c.state != Connecting {
+		c.mu.Unlock()
+		return
+	}
+	c.state = Closing
+	c.closeSent = true
+	c.cancelErr = err
+	enrolled := c.enrolled
+	c.mu.Unlock()
+	if enrolled {
+		c.Wake()
+	}
 }
 
 // sendCloseLocked queues a close frame with code and reason. c.mu is held.
@@ -127,13 +148,17 @@ func (c *Conn) closeWhenDone() {
 func (c *Conn) abort(err error) {
 	if err != nil && c.closing.err == nil {
 		c.closing.err = err
-		if c.opened {
+		if c.visible() {
 			c.ev.Error(err)
 		}
 	}
 	c.closing.stopRead = true
 	c.CloseSocket()
 }
+
+// visible reports whether the user knows the connection: a server connection only once its
+// handshake succeeded, a client connection from the start.
+func (c *Conn) visible() bool { return c.opened || c.cfg.Role == codec.ClientRole }
 
 // closedError says what a socket error means to the user: nothing for an orderly end of stream
 // or a close of our own, the error otherwise.

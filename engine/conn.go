@@ -50,6 +50,8 @@ type Conn struct {
 	queued    uint64 // bytes ever appended to out
 	callbacks []sendCallback
 	closeSent bool
+	enrolled  bool  // OnOpen ran: the loop may be woken
+	cancelErr error // why Cancel gave the connection up
 
 	// Loop only.
 	handed   uint64          // bytes ever handed to the transport
@@ -108,7 +110,18 @@ func (c *Conn) endTurn() {
 
 // OnOpen implements poller.Session.
 func (c *Conn) OnOpen() {
+	c.mu.Lock()
+	c.enrolled = true
+	abandoned, cancelErr := c.closeSent, c.cancelErr
+	c.mu.Unlock()
+	if abandoned { // WriteClose or Cancel gave the connection up while it was being enrolled
+		c.abort(cancelErr)
+		return
+	}
 	c.deadline.handshake = nowNano() + int64(c.cfg.handshakeTimeout())
+	if c.cfg.Role == codec.ClientRole {
+		c.sendRequest()
+	}
 	if c.pending != nil {
 		c.OnTraffic(nil)
 	}
@@ -118,8 +131,11 @@ func (c *Conn) OnOpen() {
 // OnWake implements poller.Session: another goroutine queued output, or gave up a connection
 // still in Connecting.
 func (c *Conn) OnWake() {
-	if !c.opened && c.State() == Closing {
-		c.abort(nil)
+	c.mu.Lock()
+	givenUp, cancelErr := !c.opened && c.state == Closing, c.cancelErr
+	c.mu.Unlock()
+	if givenUp {
+		c.abort(cancelErr)
 		return
 	}
 	c.beginTurn()
@@ -154,8 +170,12 @@ func (c *Conn) trafficAfterPreload(in []byte) int {
 func (c *Conn) traffic(in []byte) int {
 	c.beginTurn()
 	n := 0
-	if !c.opened && c.cfg.Role == codec.ServerRole {
+	switch {
+	case c.opened:
+	case c.cfg.Role == codec.ServerRole:
 		n = c.readRequest(in)
+	default:
+		n = c.readResponse(in)
 	}
 	if c.opened {
 		n += c.readFrames(in[n:])
@@ -167,6 +187,8 @@ func (c *Conn) traffic(in []byte) int {
 // OnClose implements poller.Session.
 func (c *Conn) OnClose(err error) {
 	c.mu.Lock()
+	// The user gave the attempt up with WriteClose: no error to report (Cancel reports its own).
+	givenUp := c.closeSent && !c.opened && c.cancelErr == nil
 	c.state = Closed
 	c.inTurn = false
 	out := c.out
@@ -182,10 +204,7 @@ func (c *Conn) OnClose(err error) {
 		cb.fn(ErrClosed)
 	}
 	c.rd.release(c.ev, c.opened)
-	// A server connection whose handshake never completed was never seen by the user: its
-	// socket errors are nobody's news. A client reports them (a refused connection, say).
-	visible := c.opened || c.cfg.Role == codec.ClientRole
-	if err := closedError(err); err != nil && visible && !c.closing.done() {
+	if err := closedError(err); err != nil && c.visible() && !givenUp && !c.closing.done() {
 		c.ev.Error(err)
 	}
 	code, reason := c.closing.result()

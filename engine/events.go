@@ -14,6 +14,8 @@ type Events interface {
 	// upgrade. It appends a whole HTTP response to dst and returns it, or returns ok false to have
 	// the request refused with 400. The connection closes once the response is out.
 	ServeHTTP(req *codec.Request, dst []byte) (resp []byte, ok bool)
+	// Upgraded runs on the client side once the server's 101 passed every check, before Opened.
+	Upgraded(resp *codec.Response)
 	// Opened runs once the handshake succeeded; the connection is open.
 	Opened()
 	// Message delivers a whole text or binary message. For text, the payload is valid UTF-8.

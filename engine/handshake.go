@@ -11,14 +11,29 @@ import (
 // handshake is what a connection holds only while its opening handshake is in progress. It is
 // pooled, so an open connection carries none of it.
 type handshake struct {
-	req codec.Request
+	req codec.Request // server side: the client's request
+
+	// Client side.
+	client  codec.ClientRequest
+	key     []byte
+	request []byte // the upgrade request, written
+	resp    codec.Response
+}
+
+// reset clears hs for its next use, keeping its buffers.
+func (hs *handshake) reset() {
+	hs.req.Reset()
+	hs.client = codec.ClientRequest{}
+	hs.key = hs.key[:0]
+	hs.request = hs.request[:0]
+	hs.resp.Reset()
 }
 
 var handshakes = sync.Pool{New: func() any { return new(handshake) }}
 
 func (c *Conn) releaseHandshake() {
 	if c.hs != nil {
-		c.hs.req.Reset()
+		c.hs.reset()
 		handshakes.Put(c.hs)
 		c.hs = nil
 	}

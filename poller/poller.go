@@ -73,6 +73,15 @@ func (p *Poller) Enroll(nc net.Conn, s Session) error {
 	return nil
 }
 
+// Abandon ends a session whose connection never reached Enroll (a dial that failed or was given
+// up): OnClose runs with err on the caller's goroutine, without OnOpen.
+func Abandon(s Session, err error) {
+	c := s.Transport()
+	c.session = s
+	c.closed = true
+	s.OnClose(err)
+}
+
 // Live returns the number of connections enrolled and not yet closed.
 func (p *Poller) Live() int64 { return p.live.Load() }
 

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/engine"
+	"github.com/wsloop/wsloop/poller"
+)
+
+// ErrTLSUnsupported is returned by Connect for wss:// URLs until the TLS transport exists.
+var ErrTLSUnsupported = errors.New("websocket: wss:// is not supported yet")
+
+// ClientOptions configures Connect. The zero value (or a nil pointer) means the defaults.
+type ClientOptions struct {
+	// Protocols are the subprotocols offered, in order of preference. When set, the server must
+	// choose one of them.
+	Protocols []string
+	// ExtraHeaders are added to the upgrade request (Origin, Authorization, cookies...). A Host
+	// header replaces the one derived from the URL; the handshake's own headers cannot be set.
+	ExtraHeaders http.Header
+	// Context, when set, cancels the dial and the opening handshake when it is done.
+	Context context.Context
+	// DialTimeout bounds the TCP connect (default: none beyond the operating system's).
+	DialTimeout time.Duration
+	// LocalAddr is the local address to dial from (a source address among 127.0.0.x, say).
+	LocalAddr net.Addr
+	// MaxBufferLength overrides SetMaxBufferLength for this connection.
+	MaxBufferLength int
+	// BinaryFragmentation overrides SetBinaryFragmentation for this connection.
+	BinaryFragmentation int
+	// HandshakeTimeout bounds the opening handshake once connected (default 10 s).
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds the closing handshake (default 5 s).
+	CloseTimeout time.Duration
+}
+
+// Connect opens a client connection to url (ws://host[:port]/path?query) and returns it at once,
+// in Connecting. onConnect, if not nil, becomes the connection's connect handler: it runs on the
+// connection's loop once the server's 101 was checked, before any frame that came behind it is
+// read, so handlers set there see every message. A URL that is not ws:// or wss://, or options
+// that cannot be sent, are an error before anything is dialed; failures after that (refused
+// connection, rejected handshake) fire OnError, then OnClose with 1006.
+func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, error) {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	t, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if t.secure {
+		return nil, ErrTLSUnsupported
+	}
+	cfg := &engine.Config{
+		Role:             codec.ClientRole,
+		MaxMessage:       int64(o.MaxBufferLength),
+		HandshakeTimeout: o.HandshakeTimeout,
+		CloseTimeout:     o.CloseTimeout,
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = maxBufferLength.Load()
+	}
+	c := &Conn{path: t.path, protocols: o.Protocols, regIndex: -1, fragment: o.BinaryFragmentation}
+	c.ec.Init(cfg, c.events())
+	err = c.ec.SetRequest(codec.ClientRequest{
+		Target:    t.path,
+		Host:      t.host,
+		Port:      t.port,
+		Protocols: o.Protocols,
+		Header:    fields(o.ExtraHeaders),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if onConnect != nil {
+		c.OnConnect(onConnect)
+	}
+	go c.dial(t, o)
+	return c, nil
+}
+
+// dial connects and enrolls the connection: the only moment a client connection has a goroutine.
+func (c *Conn) dial(t target, o ClientOptions) {
+	p, err := poller.Default()
+	if err != nil {
+		c.ec.Abandon(err)
+		return
+	}
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	d := net.Dialer{Timeout: o.DialTimeout, LocalAddr: o.LocalAddr}
+	nc, err := d.DialContext(ctx, "tcp", t.hostPort())
+	if err != nil {
+		c.ec.Abandon(err)
+		return
+	}
+	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
+	if !c.ec.Enrollable() {
+		nc.Close()
+		c.ec.Abandon(nil)
+		return
+	}
+	if o.Context != nil {
+		// Cancel the handshake with the context; once it is over (Opened or Closed), stop watching.
+		c.stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
+	}
+	_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+}
+
+// addrs holds a connection's remote and local addresses.
+type addrs struct{ remote, local net.Addr }
+
+func (c *Conn) setAddrs(remote, local net.Addr) { c.addr.Store(&addrs{remote, local}) }
+
+// Upgraded implements engine.Events: the server's 101 passed the checks.
+func (e *events) Upgraded(resp *codec.Response) {
+	c := (*Conn)(e)
+	c.header = make(http.Header, len(resp.Headers()))
+	for _, h := range resp.Headers() {
+		c.header.Add(string(h.Name), string(h.Value))
+	}
+	c.protocol = string(resp.Protocol)
+}
+
+// handshakeOver stops watching the client's context once the opening handshake is over.
+func (c *Conn) handshakeOver() {
+	if c.stopContext != nil {
+		c.stopContext()
+		c.stopContext = nil
+	}
+}

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/poller"
+)
+
+// SetRequest prepares a client connection: req is the upgrade request to send once the connection
+// is enrolled (its Key is filled here). It fails when req cannot be written (a bad header, say),
+// before anything is dialed. Call it before enrolling.
+func (c *Conn) SetRequest(req codec.ClientRequest) error {
+	hs := handshakes.Get().(*handshake)
+	hs.key = codec.NewKey(hs.key[:0])
+	req.Key = hs.key
+	hs.client = req
+	hs.resp.MaxHeadSize = c.cfg.maxHead()
+	var err error
+	if hs.request, err = req.Append(hs.request[:0]); err != nil {
+		hs.reset()
+		handshakes.Put(hs)
+		return err
+	}
+	c.hs = hs
+	return nil
+}
+
+// Abandon ends a client connection that never reached a loop (its dial failed or was given up):
+// the Error event (unless the user gave it up with WriteClose) and Closed run on the caller's
+// goroutine.
+func (c *Conn) Abandon(err error) {
+	poller.Abandon(c, err)
+}
+
+// Enrollable reports whether a dialed client connection should still be enrolled: false once
+// WriteClose gave it up.
+func (c *Conn) Enrollable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closeSent
+}
+
+// sendRequest queues the upgrade request prepared by SetRequest. Loop only.
+func (c *Conn) sendRequest() {
+	c.mu.Lock()
+	c.out = c.outBuffer()
+	c.out.B = append(c.out.B, c.hs.request...)
+	c.inTurn = true
+	c.mu.Unlock()
+	c.endTurn()
+}
+
+// readResponse parses the server's answer and opens the connection, or fails it with the error
+// the spec names (then close 1006). Frames right behind the 101 are read by the caller.
+func (c *Conn) readResponse(in []byte) int {
+	if c.closing.stopRead {
+		return len(in)
+	}
+	n, err := c.hs.resp.Parse(in, &c.hs.client)
+	if err != nil {
+		c.abort(err)
+		return len(in)
+	}
+	if n == 0 {
+		return 0
+	}
+	c.ev.Upgraded(&c.hs.resp)
+	c.setState(Open)
+	c.releaseHandshake()
+	c.opened = true
+	c.deadline.handshake = 0
+	c.ev.Opened()
+	return n
+}
