@@ -1,4 +1,5 @@
-// Command echo is the WebSocket server every check runs against.
+// Command echo is the WebSocket server every check runs against, and with -client an
+// Autobahn-style testee client.
 //
 // Paths / and /echo echo each message with its type; /broadcast sends every message it receives to
 // every connection on /broadcast, the sender included; GET /stats answers a JSON object with the
@@ -7,6 +8,12 @@
 // SIGTERM.
 //
 //	go run ./cmd/echo -addr 127.0.0.1:9001
+//
+// With -client URL it is instead the client a fuzzing server (wsconform client, Autobahn's
+// fuzzingserver) tests: it fetches the case count from URL/getCaseCount, runs each case from
+// URL/runCase?case=N&agent=NAME by echoing every message, then asks URL/updateReports.
+//
+//	go run ./cmd/echo -client ws://127.0.0.1:9001 -agent wsloop
 package main
 
 import (
@@ -28,7 +35,16 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
 	maxMessage := flag.Int("max-message", 0, "largest message accepted, in bytes (0: the 2 MiB default)")
+	client := flag.String("client", "", "run as a testee client against the fuzzing server at this ws:// URL")
+	agent := flag.String("agent", "wsloop", "agent name the testee client reports")
 	flag.Parse()
+
+	if *client != "" {
+		if err := runTestee(*client, *agent, *maxMessage); err != nil {
+			fatal(err)
+		}
+		return
+	}
 
 	host, portText, err := net.SplitHostPort(*addr)
 	if err != nil {
