@@ -107,6 +107,11 @@ func FrameBytes(fin bool, op codec.Opcode, payload []byte) []byte {
 	return codec.AppendFrame(nil, fin, op, payload, codec.ClientRole, Key)
 }
 
+// ServerFrame encodes one unmasked server frame, as a server puts it on the wire.
+func ServerFrame(fin bool, op codec.Opcode, payload []byte) []byte {
+	return codec.AppendFrame(nil, fin, op, payload, codec.ServerRole, [4]byte{})
+}
+
 // WriteFrame sends one masked frame.
 func (p *Peer) WriteFrame(fin bool, op codec.Opcode, payload []byte) {
 	p.t.Helper()
