@@ -37,8 +37,8 @@ type Conn struct {
 	regIndex  int                   // position in the server's registry, -1 when not in it
 	// stopContext stops watching a client's context (ClientOptions.Context) for cancellation.
 	stopContext func() bool
-	inStream  InStream
-	outStream atomic.Pointer[OutStream]
+	inStream    InStream
+	outStream   atomic.Pointer[OutStream]
 
 	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
 	// reads or writes it.
@@ -227,7 +227,10 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 		os.abandon()
 	}
 	if c.server != nil {
-		c.server.closed(c, opened)
+		// Out of Connections before the close handler runs, as in the original; the server's own
+		// close event waits until the handler has run.
+		c.server.unregister(c)
+		defer c.server.socketDone()
 	}
 	if !opened && c.server != nil {
 		return

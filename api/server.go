@@ -311,21 +311,22 @@ func (s *Server) opened(c *Conn) {
 	}
 }
 
-// closed unregisters a connection (before its close handler runs, as in the original) and counts
-// its socket out.
-func (s *Server) closed(c *Conn, opened bool) {
-	if opened {
-		s.regMu.Lock()
-		if i := c.regIndex; i >= 0 && i < len(s.conns) && s.conns[i] == c {
-			last := len(s.conns) - 1
-			s.conns[i] = s.conns[last]
-			s.conns[i].regIndex = i
-			s.conns[last] = nil
-			s.conns = s.conns[:last]
-		}
-		c.regIndex = -1
-		s.regMu.Unlock()
+// unregister takes a connection out of Connections.
+func (s *Server) unregister(c *Conn) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if i := c.regIndex; i >= 0 && i < len(s.conns) && s.conns[i] == c {
+		last := len(s.conns) - 1
+		s.conns[i] = s.conns[last]
+		s.conns[i].regIndex = i
+		s.conns[last] = nil
+		s.conns = s.conns[:last]
 	}
+	c.regIndex = -1
+}
+
+// socketDone counts an accepted socket out, once its connection's close event has run.
+func (s *Server) socketDone() {
 	s.mu.Lock()
 	s.sockets--
 	s.mu.Unlock()
