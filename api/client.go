@@ -2,7 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"time"
@@ -11,9 +11,6 @@ import (
 	"github.com/wsloop/wsloop/engine"
 	"github.com/wsloop/wsloop/poller"
 )
-
-// ErrTLSUnsupported is returned by Connect for wss:// URLs until the TLS transport exists.
-var ErrTLSUnsupported = errors.New("websocket: wss:// is not supported yet")
 
 // ClientOptions configures Connect. The zero value (or a nil pointer) means the defaults.
 type ClientOptions struct {
@@ -29,6 +26,9 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// LocalAddr is the local address to dial from (a source address among 127.0.0.x, say).
 	LocalAddr net.Addr
+	// TLSConfig configures wss:// connections (roots, client certificates, ServerName, which
+	// defaults to the URL's host). Verification is skipped only when InsecureSkipVerify says so.
+	TLSConfig *tls.Config
 	// MaxBufferLength overrides SetMaxBufferLength for this connection.
 	MaxBufferLength int
 	// BinaryFragmentation overrides SetBinaryFragmentation for this connection.
@@ -39,7 +39,7 @@ type ClientOptions struct {
 	CloseTimeout time.Duration
 }
 
-// Connect opens a client connection to url (ws://host[:port]/path?query) and returns it at once,
+// Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
 // in Connecting. onConnect, if not nil, becomes the connection's connect handler: it runs on the
 // connection's loop once the server's 101 was checked, before any frame that came behind it is
 // read, so handlers set there see every message. A URL that is not ws:// or wss://, or options
@@ -53,9 +53,6 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	t, err := parseURL(url)
 	if err != nil {
 		return nil, err
-	}
-	if t.secure {
-		return nil, ErrTLSUnsupported
 	}
 	cfg := &engine.Config{
 		Role:             codec.ClientRole,
@@ -72,6 +69,7 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 		Target:    t.path,
 		Host:      t.host,
 		Port:      t.port,
+		Secure:    t.secure,
 		Protocols: o.Protocols,
 		Header:    fields(o.ExtraHeaders),
 	})
@@ -112,7 +110,18 @@ func (c *Conn) dial(t target, o ClientOptions) {
 		// Cancel the handshake with the context; once it is over (Opened or Closed), stop watching.
 		c.stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
 	}
-	_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+	if !t.secure {
+		_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+		return
+	}
+	cfg := &tls.Config{}
+	if o.TLSConfig != nil {
+		cfg = o.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = t.host
+	}
+	p.Stream(ctx, tls.Client(nc, cfg), &c.ec, c.ec.HandshakeTimeout())
 }
 
 // addrs holds a connection's remote and local addresses.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -132,6 +133,10 @@ func (c *Conn) LocalAddr() net.Addr {
 	}
 	return nil
 }
+
+// TLS returns the state of a TLS connection (negotiated version, cipher suite, peer
+// certificates), and false for a plain one.
+func (c *Conn) TLS() (tls.ConnectionState, bool) { return c.ec.TLS() }
 
 // OutStream returns the binary stream being sent (see BeginBinary), nil when none is.
 func (c *Conn) OutStream() *OutStream { return c.outStream.Load() }

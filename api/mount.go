@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 // It takes the connection over (http.Hijacker) and runs it on the same loops as connections s
 // accepts itself, with the same handshake rules, hooks and events. The request head net/http
 // already read is given to the engine as it arrived, so every check and answer is the same as on
-// s's own port. Only plain TCP connections are supported so far; others get 501.
+// s's own port. Connections of a TLS server run on the stream transport (a goroutine each).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -32,11 +33,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if _, ok := nc.(*net.TCPConn); !ok {
-		nc.Write([]byte("HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
-		nc.Close()
-		return
-	}
 	head := requestHead(r)
 	if n := rw.Reader.Buffered(); n > 0 {
 		rest, _ := rw.Reader.Peek(n)
@@ -44,7 +40,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.newConn(nc)
 	c.ec.Preload(head)
-	_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+	if _, plain := nc.(*net.TCPConn); plain {
+		_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+		return
+	}
+	// A *tls.Conn (the net/http server is secure) cannot be enrolled into gnet: it runs on the
+	// stream transport, its TLS handshake already done.
+	p.Stream(context.Background(), nc, &c.ec, 0)
 }
 
 // requestHead writes r's request line and headers back as they were on the wire (names in

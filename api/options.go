@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/tls"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,11 @@ type ServerOptions struct {
 	// HTTPHandler, when set, serves plain HTTP requests that reach the server's port (requests that
 	// are not WebSocket upgrades); without it they are answered 400 Bad Request.
 	HTTPHandler http.Handler
+	// TLSConfig, when set, makes a secure server (the original's secure: true): connections speak
+	// TLS with this configuration, its certificate hooks (GetCertificate, GetConfigForClient)
+	// included, and the TLS handshake counts against HandshakeTimeout. TLS connections run on a
+	// goroutine each (gnet has no TLS), so they cost more memory than plain ones.
+	TLSConfig *tls.Config
 	// MaxBufferLength overrides SetMaxBufferLength for this server.
 	MaxBufferLength int
 	// BinaryFragmentation overrides SetBinaryFragmentation for this server.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsloop/wsloop/codec"
 	"github.com/wsloop/wsloop/engine"
@@ -135,7 +136,11 @@ func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
 		ln.Close()
 		return s.fail(ErrServerListening)
 	}
-	s.ln = p.Serve(ln, s.newSession)
+	if s.opts.TLSConfig != nil {
+		s.ln = p.ServeTLS(ln, s.opts.TLSConfig, s.handshakeTimeout(), s.newSession)
+	} else {
+		s.ln = p.Serve(ln, s.newSession)
+	}
 	s.mu.Unlock()
 	if fn := s.onListening.Load(); fn != nil && *fn != nil {
 		(*fn)(s)
@@ -144,6 +149,13 @@ func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
 		onListening(s)
 	}
 	return nil
+}
+
+func (s *Server) handshakeTimeout() time.Duration {
+	if s.opts.HandshakeTimeout > 0 {
+		return s.opts.HandshakeTimeout
+	}
+	return engine.DefaultHandshakeTimeout
 }
 
 func (s *Server) fail(err error) error {

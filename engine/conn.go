@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/wsloop/wsloop/bufpool"
 	"github.com/wsloop/wsloop/codec"
@@ -78,6 +79,9 @@ func (c *Conn) Preload(b []byte) {
 	c.pending = bufpool.Get()
 	c.pending.B = append(c.pending.B, b...)
 }
+
+// HandshakeTimeout returns the bound of the opening handshake.
+func (c *Conn) HandshakeTimeout() time.Duration { return c.cfg.handshakeTimeout() }
 
 // Transport implements poller.Session.
 func (c *Conn) Transport() *poller.Conn { return &c.Conn }

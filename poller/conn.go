@@ -1,18 +1,21 @@
 package poller
 
 import (
+	"crypto/tls"
 	"net"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 )
 
-// Conn is the transport of one connection on a loop. The layer above embeds it in its session and
-// returns it from Session.Transport. Unless a method says otherwise, it may only be called on the
+// Conn is the transport of one connection: a plain TCP connection on a gnet loop, or a stream
+// connection (TLS) on a goroutine of its own. The layer above embeds it in its session and returns
+// it from Session.Transport. Unless a method says otherwise, it may only be called on the
 // connection's loop, that is from inside a Session method.
 type Conn struct {
-	gc       gnet.Conn
+	gc       gnet.Conn // a connection on a gnet loop
 	loop     *Loop
+	st       *stream // a stream connection; nil on a gnet loop
 	session  Session
 	deadline int64 // unix nanoseconds; 0 when no deadline is set
 	closed   bool
@@ -23,6 +26,9 @@ type Conn struct {
 func (c *Conn) Write(b []byte) error {
 	if c.closed {
 		return net.ErrClosed
+	}
+	if c.st != nil {
+		return c.st.write(c, b)
 	}
 	_, err := c.gc.Write(b)
 	if err == nil && c.closed {
@@ -39,6 +45,14 @@ func (c *Conn) Writev(bufs [][]byte) error {
 	if c.closed {
 		return net.ErrClosed
 	}
+	if c.st != nil {
+		for _, b := range bufs {
+			if err := c.st.write(c, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var err error
 	if len(bufs) == 1 {
 		_, err = c.gc.Write(bufs[0])
@@ -53,17 +67,22 @@ func (c *Conn) Writev(bufs [][]byte) error {
 
 // Buffered returns how many bytes were handed to Writev and are not yet in the kernel.
 func (c *Conn) Buffered() int {
-	if c.closed {
+	if c.closed || c.st != nil { // a stream writes through before Write returns
 		return 0
 	}
 	return c.gc.OutboundBuffered()
 }
 
-// CloseSocket closes the connection. Session.OnClose runs later on the loop. Bytes still Buffered are
+// CloseSocket closes the connection. Session.OnClose runs later on the loop (for a stream
+// connection, before CloseSocket returns). Bytes still Buffered are
 // written with one best-effort attempt and then dropped, so callers close once Buffered is zero
 // unless they mean to drop them.
 func (c *Conn) CloseSocket() {
-	if !c.closed {
+	switch {
+	case c.closed:
+	case c.st != nil:
+		c.st.close(c)
+	default:
 		_ = c.gc.Close()
 	}
 }
@@ -75,6 +94,10 @@ func (c *Conn) SocketClosed() bool { return c.closed }
 // Session.OnOpen has run; calls made before the loop gets to it are coalesced into one OnWake.
 func (c *Conn) Wake() {
 	if c.woken.CompareAndSwap(false, true) {
+		if c.st != nil {
+			c.st.wake()
+			return
+		}
 		c.loop.enqueueWake(c)
 	}
 }
@@ -83,7 +106,11 @@ func (c *Conn) Wake() {
 // within the loop's tick. Zero clears the deadline. A later call replaces an earlier one.
 func (c *Conn) SetDeadline(at int64) {
 	c.deadline = at
-	if at != 0 && !c.closed {
+	switch {
+	case at == 0 || c.closed:
+	case c.st != nil:
+		c.st.setTimer(c, at)
+	default:
 		c.loop.timers.add(c, at)
 	}
 }
@@ -92,7 +119,30 @@ func (c *Conn) SetDeadline(at int64) {
 func (c *Conn) Deadline() int64 { return c.deadline }
 
 // RemoteAddr returns the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.st != nil {
+		return c.st.nc.RemoteAddr()
+	}
+	return c.gc.RemoteAddr()
+}
 
 // LocalAddr returns the local address.
-func (c *Conn) LocalAddr() net.Addr { return c.gc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr {
+	if c.st != nil {
+		return c.st.nc.LocalAddr()
+	}
+	return c.gc.LocalAddr()
+}
+
+// TLS returns the state of a TLS connection, and false for a plain one. It is safe from any
+// goroutine once Session.OnOpen has run.
+func (c *Conn) TLS() (tls.ConnectionState, bool) {
+	if c.st == nil {
+		return tls.ConnectionState{}, false
+	}
+	tc, ok := c.st.nc.(*tls.Conn)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	return tc.ConnectionState(), true
+}

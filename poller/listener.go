@@ -1,6 +1,8 @@
 package poller
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -18,6 +20,8 @@ type Listener struct {
 	ln      net.Listener
 	p       *Poller
 	accept  func(net.Conn) Session
+	tls     *tls.Config   // nil: plain TCP
+	tlsTime time.Duration // bounds a TLS handshake
 	maxConn int64
 	done    chan struct{}
 	once    sync.Once
@@ -29,6 +33,15 @@ type Listener struct {
 // less a reserve) a new connection is closed at once. The loop ends when ln is closed.
 func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, maxConn: connCap(), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// ServeTLS is Serve for TLS: each accepted connection runs as a stream connection (see Stream)
+// over crypto/tls with cfg, its TLS handshake bounded by handshakeTimeout.
+func (p *Poller) ServeTLS(ln net.Listener, cfg *tls.Config, handshakeTimeout time.Duration, newSession func(net.Conn) Session) *Listener {
+	l := &Listener{ln: ln, p: p, accept: newSession, tls: cfg, tlsTime: handshakeTimeout,
+		maxConn: connCap(), done: make(chan struct{})}
 	go l.run()
 	return l
 }
@@ -61,6 +74,10 @@ func (l *Listener) run() {
 		pause = 0
 		if l.p.Live() >= l.maxConn {
 			nc.Close()
+			continue
+		}
+		if l.tls != nil {
+			l.p.Stream(context.Background(), tls.Server(nc, l.tls), l.accept(nc), l.tlsTime)
 			continue
 		}
 		_ = l.p.Enroll(nc, l.accept(nc)) // a failure is the session's to report
