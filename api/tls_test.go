@@ -98,4 +98,3 @@ func TestTLSPortSurvivesPlainClientsAndGarbage(t *testing.T) {
 	}
 	r.wait(t)
 }
-
