@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 )
 
@@ -16,29 +17,46 @@ const KeyLen = 24
 // Errors of ClientRequest.Append (besides those of the header writers in response.go). Nothing is
 // appended when one is returned.
 var (
+	// ErrInvalidTarget is a request target that does not start with '/' or holds a space, a
+	// control character or DEL.
 	ErrInvalidTarget = errors.New("websocket: request target must start with '/' and hold no space or control character")
-	ErrInvalidHost   = errors.New("websocket: invalid host for the Host header")
-	ErrInvalidPort   = errors.New("websocket: port outside 1-65535")
-	ErrInvalidKey    = errors.New("websocket: Sec-WebSocket-Key is not the base64 of 16 bytes")
+	// ErrInvalidHost is an empty host, one with characters outside RFC 3986 host syntax, or a host
+	// with a port (the port goes in ClientRequest.Port).
+	ErrInvalidHost = errors.New("websocket: invalid host for the Host header")
+	// ErrInvalidPort is a port outside 0-65535 (0 is the default port).
+	ErrInvalidPort = errors.New("websocket: port outside 0-65535 (0 means the default port)")
+	// ErrInvalidKey is a Sec-WebSocket-Key that is not the base64 of 16 bytes.
+	ErrInvalidKey = errors.New("websocket: Sec-WebSocket-Key is not the base64 of 16 bytes")
 )
 
 // Errors a client meets while checking the server's response, in the order they are checked. Their
 // Status is 0 and their Error text is the message alone, as nodejs-websocket reports it. They are
 // package-level values: returning one never allocates; compare them with errors.Is.
 var (
+	// ErrResponseTooBig is a response head longer than Response.MaxHeadSize or with more than
+	// MaxHeaders header lines.
 	ErrResponseTooBig = &HandshakeError{0, "Handshake is too big"}
-
 	// ErrResponseStatus is a malformed status line or a status other than 101. Response.Status
 	// holds the status code when the line was well-formed.
 	ErrResponseStatus = &HandshakeError{0, "Invalid handshake: invalid first line format"}
-
-	ErrResponseHeaderLine         = &HandshakeError{0, "Invalid handshake: invalid header line"}
-	ErrResponseMissingHeaders     = &HandshakeError{0, "Invalid handshake: missing required headers"}
-	ErrResponseUpgrade            = &HandshakeError{0, "Invalid handshake: invalid Upgrade or Connection header"}
-	ErrResponseNoProtocol         = &HandshakeError{0, "Invalid handshake: no protocol was negotiated"}
+	// ErrResponseHeaderLine is a malformed header line (the rules of ErrBadHeaderLine).
+	ErrResponseHeaderLine = &HandshakeError{0, "Invalid handshake: invalid header line"}
+	// ErrResponseMissingHeaders is a response without Upgrade, Connection or Sec-WebSocket-Accept.
+	ErrResponseMissingHeaders = &HandshakeError{0, "Invalid handshake: missing required headers"}
+	// ErrResponseUpgrade is an Upgrade other than websocket, or a Connection without the upgrade
+	// token (both case-insensitive).
+	ErrResponseUpgrade = &HandshakeError{0, "Invalid handshake: invalid Upgrade or Connection header"}
+	// ErrResponseNoProtocol is a response that names no subprotocol, or one not offered, when
+	// some were offered.
+	ErrResponseNoProtocol = &HandshakeError{0, "Invalid handshake: no protocol was negotiated"}
+	// ErrResponseUnexpectedProtocol is a response naming a subprotocol when none was offered.
 	ErrResponseUnexpectedProtocol = &HandshakeError{0, "Invalid handshake: no protocol negotiation was expected"}
-	ErrResponseHashMismatch       = &HandshakeError{0, "Invalid handshake: hash mismatch"}
-	ErrResponseExtension          = &HandshakeError{0, "Invalid handshake: unexpected extension"}
+	// ErrResponseHashMismatch is a Sec-WebSocket-Accept that does not match the key sent (or is
+	// repeated).
+	ErrResponseHashMismatch = &HandshakeError{0, "Invalid handshake: hash mismatch"}
+	// ErrResponseExtension is a response selecting an extension the client did not offer
+	// (RFC 6455 section 4.1).
+	ErrResponseExtension = &HandshakeError{0, "Invalid handshake: unexpected extension"}
 )
 
 // noRequest stands for a nil request given to Response.Parse: nothing offered, no key.
@@ -54,11 +72,15 @@ var requestReserved = []string{
 // (RFC 6455 section 4.1 asks for strong randomness), KeyLen bytes. It allocates nothing beyond
 // growing dst.
 func NewKey(dst []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, KeyLen)[:n+KeyLen]
+	// The random bytes go straight into dst's tail: a stack buffer handed to crypto/rand moves to
+	// the heap under the race detector. They are copied out before the encoding overwrites them.
+	rand.Read(dst[n+KeyLen-16:]) // never fails (it crashes the program instead), since Go 1.24
 	var raw [16]byte
-	rand.Read(raw[:]) // never fails (it crashes the program instead), since Go 1.24
-	var out [KeyLen]byte
-	base64.StdEncoding.Encode(out[:], raw[:])
-	return append(dst, out[:]...)
+	copy(raw[:], dst[n+KeyLen-16:])
+	base64.StdEncoding.Encode(dst[n:], raw[:])
+	return dst
 }
 
 // ClientRequest describes the upgrade request a client sends. Its Append writes it; the response
@@ -265,7 +287,9 @@ type Response struct {
 
 // Reset prepares r for a new response, keeping MaxHeadSize.
 func (r *Response) Reset() {
-	*r = Response{MaxHeadSize: r.MaxHeadSize}
+	r.Proto, r.Status, r.Reason, r.Protocol = nil, 0, nil, nil
+	r.headers.reset()
+	r.scan = headScanner{}
 }
 
 // Parse parses the response head at the start of buf, which holds every byte received so far, and

@@ -81,9 +81,6 @@ type Header struct {
 	Length int64   // the payload length, 0..2^63-1
 }
 
-// FrameHeader is another name for Header, for code written while Header was briefly renamed.
-type FrameHeader = Header
-
 // Header sizes.
 const (
 	// MaxHeaderLen is the longest frame header: 2 bytes, an 8-byte length and a 4-byte key.
@@ -234,16 +231,6 @@ func HeaderLen(length int64, masked bool) int {
 // control frame, say): that is the caller's business. A negative h.Length is a programming error
 // and panics. It allocates only when dst must grow.
 func AppendHeader(dst []byte, h Header) []byte {
-	hl := HeaderLen(h.Length, h.Masked)
-	dst = slices.Grow(dst, hl)
-	n := len(dst)
-	dst = dst[:n+hl]
-	putHeader(dst[n:n+hl], h)
-	return dst
-}
-
-// putHeader writes h into b, which is exactly HeaderLen(h.Length, h.Masked) bytes long.
-func putHeader(b []byte, h Header) {
 	if h.Length < 0 {
 		panic("codec: negative frame length")
 	}
@@ -251,28 +238,24 @@ func putHeader(b []byte, h Header) {
 	if h.Fin {
 		b0 |= 0x80
 	}
-	var mbit byte
+	var b1 byte
 	if h.Masked {
-		mbit = 0x80
+		b1 = 0x80
 	}
-	b[0] = b0
-	var n int
 	switch {
 	case h.Length > 0xffff:
-		b[1] = mbit | 127
-		binary.BigEndian.PutUint64(b[2:10], uint64(h.Length))
-		n = 10
+		dst = append(dst, b0, b1|127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(h.Length))
 	case h.Length > MaxControlPayload:
-		b[1] = mbit | 126
-		binary.BigEndian.PutUint16(b[2:4], uint16(h.Length))
-		n = 4
+		dst = append(dst, b0, b1|126)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(h.Length))
 	default:
-		b[1] = mbit | byte(h.Length)
-		n = 2
+		dst = append(dst, b0, b1|byte(h.Length))
 	}
 	if h.Masked {
-		copy(b[n:n+4], h.Mask[:])
+		dst = append(dst, h.Mask[:]...)
 	}
+	return dst
 }
 
 // AppendFrame appends a whole frame, header and payload, to dst and returns the extended slice.
@@ -283,15 +266,12 @@ func putHeader(b []byte, h Header) {
 func AppendFrame(dst []byte, fin bool, op Opcode, payload []byte, role Role, key [4]byte) []byte {
 	masked := role == ClientRole
 	h := Header{Fin: fin, Opcode: op, Masked: masked, Mask: key, Length: int64(len(payload))}
-	hl := HeaderLen(h.Length, masked)
-	dst = slices.Grow(dst, hl+len(payload))
+	dst = slices.Grow(dst, HeaderLen(h.Length, masked)+len(payload))
+	dst = AppendHeader(dst, h)
 	n := len(dst)
-	dst = dst[:n+hl+len(payload)]
-	putHeader(dst[n:n+hl], h)
-	p := dst[n+hl:]
-	copy(p, payload)
+	dst = append(dst, payload...)
 	if masked {
-		Mask(key, 0, p)
+		Mask(key, 0, dst[n:])
 	}
 	return dst
 }

@@ -162,7 +162,7 @@ func equalFold[A, B text](a A, b B) bool {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
-		if lower(a[i]) != lower(b[i]) {
+		if a[i] != b[i] && lower(a[i]) != lower(b[i]) {
 			return false
 		}
 	}
@@ -358,7 +358,7 @@ type headerList struct {
 // parse fills l from b, the header lines of a head up to its final empty line, and reports
 // linesOK, linesMalformed or linesTooMany. Lines before a failure stay in l.
 func (l *headerList) parse(b []byte) int {
-	l.n = 0
+	l.reset()
 	for {
 		line, rest := cutLine(b)
 		if len(line) == 0 {
@@ -375,6 +375,12 @@ func (l *headerList) parse(b []byte) int {
 		l.n++
 		b = rest
 	}
+}
+
+// reset empties l. Lines past l.n are always zero, so no reference to an old buffer is kept.
+func (l *headerList) reset() {
+	clear(l.fields[:l.n])
+	l.n = 0
 }
 
 // all returns the header lines in order.

@@ -12,17 +12,33 @@ var (
 	// may hand such a request to an ordinary HTTP handler instead of refusing it.
 	ErrNotUpgrade = &HandshakeError{400, "not a WebSocket upgrade request"}
 
-	ErrBadRequestLine   = &HandshakeError{400, "malformed request line"}
+	// ErrBadRequestLine is a request line that is not "method SP target SP HTTP/d.d" (400).
+	ErrBadRequestLine = &HandshakeError{400, "malformed request line"}
+	// ErrMethodNotAllowed is an upgrade request whose method is not GET (405).
 	ErrMethodNotAllowed = &HandshakeError{405, "method not allowed: a WebSocket upgrade uses GET"}
-	ErrHTTPVersion      = &HandshakeError{400, "HTTP version below 1.1"}
-	ErrBadTarget        = &HandshakeError{400, "request target is not an absolute path"}
-	ErrBadHeaderLine    = &HandshakeError{400, "malformed header line"}
-	ErrBadHost          = &HandshakeError{400, "missing, repeated or invalid Host header"}
-	ErrRequestBody      = &HandshakeError{400, "upgrade request with a body"}
-	ErrBadKey           = &HandshakeError{400, "missing, repeated or invalid Sec-WebSocket-Key"}
-	ErrBadVersion       = &HandshakeError{426, "unsupported Sec-WebSocket-Version (13 is supported)"}
-	ErrHeadTooBig       = &HandshakeError{431, "request head too large"}
-	ErrTooManyHeaders   = &HandshakeError{431, "too many header lines"}
+	// ErrHTTPVersion is an upgrade request in HTTP/1.0 or earlier (400).
+	ErrHTTPVersion = &HandshakeError{400, "HTTP version below 1.1"}
+	// ErrBadTarget is an upgrade request whose target does not start with '/' (400).
+	ErrBadTarget = &HandshakeError{400, "request target is not an absolute path"}
+	// ErrBadHeaderLine is a header line without a colon, with whitespace before the colon, with a
+	// name that is not a token, with control characters in its value, or an obs-fold continuation
+	// line (400).
+	ErrBadHeaderLine = &HandshakeError{400, "malformed header line"}
+	// ErrBadHost is a missing, empty, repeated or malformed Host header (400).
+	ErrBadHost = &HandshakeError{400, "missing, repeated or invalid Host header"}
+	// ErrRequestBody is an upgrade request announcing a body (Transfer-Encoding, or a
+	// Content-Length other than 0): the bytes after its head would be taken for frames (400).
+	ErrRequestBody = &HandshakeError{400, "upgrade request with a body"}
+	// ErrBadKey is a missing or repeated Sec-WebSocket-Key, or one that is not the base64 of
+	// exactly 16 bytes (400).
+	ErrBadKey = &HandshakeError{400, "missing, repeated or invalid Sec-WebSocket-Key"}
+	// ErrBadVersion is a missing or repeated Sec-WebSocket-Version, or one other than 13 (426;
+	// the answer carries Sec-WebSocket-Version: 13).
+	ErrBadVersion = &HandshakeError{426, "unsupported Sec-WebSocket-Version (13 is supported)"}
+	// ErrHeadTooBig is a head longer than Request.MaxHeadSize (431).
+	ErrHeadTooBig = &HandshakeError{431, "request head too large"}
+	// ErrTooManyHeaders is a head with more than MaxHeaders header lines (431).
+	ErrTooManyHeaders = &HandshakeError{431, "too many header lines"}
 )
 
 // Request is a client's upgrade request, parsed incrementally and in place: its byte slices are
@@ -30,15 +46,15 @@ var (
 // to use; call Reset before parsing another request with the same value.
 type Request struct {
 	// MaxHeadSize limits the request head (request line, header lines and the empty line that ends
-	// them, plus any empty lines before the request line); 0 means DefaultMaxHeadSize.
+	// them, plus any empty lines before the request line); 0 or less means DefaultMaxHeadSize.
 	MaxHeadSize int
 
 	Method  []byte // "GET"
 	Target  []byte // the raw request target: path and query, undecoded
 	Proto   []byte // "HTTP/1.1"
-	Host    []byte // the Host header
-	Key     []byte // the Sec-WebSocket-Key header
-	Version []byte // the Sec-WebSocket-Version header
+	Host    []byte // the first Host header
+	Key     []byte // the first Sec-WebSocket-Key header
+	Version []byte // the first Sec-WebSocket-Version header
 	Origin  []byte // the first Origin header, nil if absent
 
 	headers headerList
@@ -47,7 +63,15 @@ type Request struct {
 
 // Reset prepares r for a new request, keeping MaxHeadSize.
 func (r *Request) Reset() {
-	*r = Request{MaxHeadSize: r.MaxHeadSize}
+	r.clearFields()
+	r.headers.reset()
+	r.scan = headScanner{}
+}
+
+// clearFields forgets the values of the last parse.
+func (r *Request) clearFields() {
+	r.Method, r.Target, r.Proto = nil, nil, nil
+	r.Host, r.Key, r.Version, r.Origin = nil, nil, nil, nil
 }
 
 // Parse parses the request head at the start of buf, which holds every byte received so far; call
@@ -112,11 +136,10 @@ func (r *Request) Extensions(yield func(extension []byte) bool) {
 
 // parseHead parses a complete head, from the request line through the final empty line.
 func (r *Request) parseHead(head []byte) error {
-	r.Method, r.Target, r.Proto = nil, nil, nil
-	r.Host, r.Key, r.Version, r.Origin = nil, nil, nil, nil
+	r.clearFields()
 	line, rest := cutLine(head)
 	if !r.parseRequestLine(line) {
-		r.headers.n = 0
+		r.headers.reset()
 		return ErrBadRequestLine
 	}
 	switch r.headers.parse(rest) {

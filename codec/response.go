@@ -11,12 +11,19 @@ import (
 // Errors of the head writers (here and in client.go): each refuses a value that would corrupt the
 // head or inject header lines into it. Nothing is appended when one is returned.
 var (
-	ErrInvalidHeaderName  = errors.New("websocket: header name is not an HTTP token")
+	// ErrInvalidHeaderName is a header name that is not an HTTP token (it may hold CR, LF or ':').
+	ErrInvalidHeaderName = errors.New("websocket: header name is not an HTTP token")
+	// ErrInvalidHeaderValue is a header value holding CR, LF, NUL, another control character
+	// (tab excepted) or DEL.
 	ErrInvalidHeaderValue = errors.New("websocket: header value holds CR, LF, NUL or another control character")
-	ErrReservedHeader     = errors.New("websocket: header is written by the handshake itself and cannot be set or repeated")
-	ErrInvalidProtocol    = errors.New("websocket: subprotocol is not an HTTP token, or is repeated")
-	ErrInvalidStatus      = errors.New("websocket: HTTP status outside 200-599")
-	ErrBodyNotAllowed     = errors.New("websocket: HTTP status 204 or 304 with a body")
+	// ErrReservedHeader is an extra header that the writer produces itself, or a second Host.
+	ErrReservedHeader = errors.New("websocket: header is written by the handshake itself and cannot be set or repeated")
+	// ErrInvalidProtocol is a subprotocol that is not an HTTP token, or one offered twice.
+	ErrInvalidProtocol = errors.New("websocket: subprotocol is not an HTTP token, or is repeated")
+	// ErrInvalidStatus is an HTTP status outside 200-599 given to AppendHTTPResponse.
+	ErrInvalidStatus = errors.New("websocket: HTTP status outside 200-599")
+	// ErrBodyNotAllowed is a body given with status 204 or 304.
+	ErrBodyNotAllowed = errors.New("websocket: HTTP status 204 or 304 with a body")
 )
 
 // Headers the 101 response writes itself.
