@@ -29,6 +29,10 @@ type ClientOptions struct {
 	// TLSConfig configures wss:// connections (roots, client certificates, ServerName, which
 	// defaults to the URL's host). Verification is skipped only when InsecureSkipVerify says so.
 	TLSConfig *tls.Config
+	// Setup, when set, runs on the caller's goroutine before Connect starts dialing: handlers set
+	// there (OnError, OnClose, OnText...) see every event. Handlers set after Connect returns may
+	// miss what happens first, such as a refused connection.
+	Setup func(c *Conn)
 	// MaxBufferLength overrides SetMaxBufferLength for this connection.
 	MaxBufferLength int
 	// BinaryFragmentation overrides SetBinaryFragmentation for this connection.
@@ -78,6 +82,9 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	}
 	if onConnect != nil {
 		c.OnConnect(onConnect)
+	}
+	if o.Setup != nil {
+		o.Setup(c)
 	}
 	go c.dial(t, o)
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/wsloop/wsloop/codec"
@@ -38,8 +39,12 @@ type Conn struct {
 	regIndex  int                   // position in the server's registry, -1 when not in it
 	// stopContext stops watching a client's context (ClientOptions.Context) for cancellation.
 	stopContext func() bool
-	inStream    InStream
-	outStream   atomic.Pointer[OutStream]
+	// early guards the events of a client connection that came before their handler was set.
+	early     sync.Mutex
+	lateErr   error
+	lateClose *closeEvent
+	inStream  InStream
+	outStream atomic.Pointer[OutStream]
 
 	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
 	// reads or writes it.
@@ -90,14 +95,32 @@ func (c *Conn) OnPong(fn func(c *Conn, data []byte)) { c.set(func(h *handlers) {
 
 // OnClose sets the handler that runs once, after the connection is closed, with the close code
 // and reason the peer sent (1005 when its close frame had no code), the code we closed with after
-// a protocol violation, or 1006 when the connection ended without a close frame.
+// a protocol violation, or 1006 when the connection ended without a close frame. On a client
+// connection that closed before the handler was set (a refused dial), it runs at once.
 func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
+	c.early.Lock()
 	c.set(func(h *handlers) { h.close = fn })
+	late := c.lateClose
+	c.lateClose = nil
+	c.early.Unlock()
+	if late != nil && fn != nil {
+		fn(c, late.code, late.reason)
+	}
 }
 
 // OnError sets the handler of errors that end the connection (protocol violations, socket errors,
-// a refused handshake); OnClose follows. An error with no handler is dropped, never a panic.
-func (c *Conn) OnError(fn func(c *Conn, err error)) { c.set(func(h *handlers) { h.err = fn }) }
+// a refused handshake); OnClose follows. An error with no handler is dropped, never a panic. On a
+// client connection whose error came before the handler was set, it runs at once.
+func (c *Conn) OnError(fn func(c *Conn, err error)) {
+	c.early.Lock()
+	c.set(func(h *handlers) { h.err = fn })
+	late := c.lateErr
+	c.lateErr = nil
+	c.early.Unlock()
+	if late != nil && fn != nil {
+		fn(c, late)
+	}
+}
 
 // ReadyState returns the connection's state.
 func (c *Conn) ReadyState() ReadyState { return ReadyState(c.ec.State()) }
@@ -219,7 +242,13 @@ func (e *events) Pong(p []byte) {
 // Error implements engine.Events.
 func (e *events) Error(err error) {
 	c := (*Conn)(e)
-	if fn := c.handlers().err; fn != nil {
+	c.early.Lock()
+	fn := c.handlers().err
+	if fn == nil && c.server == nil {
+		c.lateErr = err // a client's caller may not have set its handler yet: keep it for OnError
+	}
+	c.early.Unlock()
+	if fn != nil {
 		fn(c, err)
 	}
 }
@@ -240,7 +269,19 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	if !opened && c.server != nil {
 		return
 	}
-	if fn := c.handlers().close; fn != nil {
+	c.early.Lock()
+	fn := c.handlers().close
+	if fn == nil && c.server == nil {
+		c.lateClose = &closeEvent{int(code), string(reason)} // kept for OnClose, as for errors
+	}
+	c.early.Unlock()
+	if fn != nil {
 		fn(c, int(code), string(reason))
 	}
+}
+
+// closeEvent is a close event that found no handler yet.
+type closeEvent struct {
+	code   int
+	reason string
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // ServeHTTP implements engine.Events: a plain HTTP request reached the server's port.
-func (e *events) ServeHTTP(req *codec.Request, dst []byte) ([]byte, bool) {
+func (e *events) ServeHTTP(req *codec.Request, body, dst []byte) ([]byte, bool) {
 	c := (*Conn)(e)
 	h := c.server.opts.HTTPHandler
 	if h == nil {
@@ -19,22 +20,28 @@ func (e *events) ServeHTTP(req *codec.Request, dst []byte) ([]byte, bool) {
 	if err != nil {
 		return dst, false
 	}
+	major, minor, ok := http.ParseHTTPVersion(string(req.Proto))
+	if !ok {
+		return dst, false
+	}
 	r := &http.Request{
-		Method:     string(req.Method),
-		URL:        u,
-		Proto:      string(req.Proto),
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     make(http.Header),
-		Host:       string(req.Host),
-		RemoteAddr: c.RemoteAddr().String(),
-		RequestURI: string(req.Target),
-		Body:       http.NoBody,
-		Close:      true,
+		Method:        string(req.Method),
+		URL:           u,
+		Proto:         string(req.Proto),
+		ProtoMajor:    major,
+		ProtoMinor:    minor,
+		Header:        make(http.Header),
+		Host:          string(req.Host),
+		RemoteAddr:    c.RemoteAddr().String(),
+		RequestURI:    string(req.Target),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Close:         true,
 	}
 	for _, f := range req.Headers() {
 		r.Header.Add(string(f.Name), string(f.Value))
 	}
+	r.Header.Del("Host")
 	w := &bufferedResponse{header: make(http.Header)}
 	h.ServeHTTP(w, r)
 	if w.status == 0 {
@@ -43,7 +50,11 @@ func (e *events) ServeHTTP(req *codec.Request, dst []byte) ([]byte, bool) {
 	w.header.Del("Connection")
 	w.header.Del("Content-Length")
 	w.header.Del("Transfer-Encoding")
-	resp, err := codec.AppendHTTPResponse(dst, w.status, fields(w.header), w.body.Bytes())
+	content := w.body.Bytes()
+	if r.Method == http.MethodHead {
+		content = nil // a response to HEAD carries no content (RFC 9112 section 6.3)
+	}
+	resp, err := codec.AppendHTTPResponse(dst, w.status, fields(w.header), content)
 	if err != nil {
 		return dst, false
 	}

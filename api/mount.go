@@ -19,6 +19,13 @@ import (
 // already read is given to the engine as it arrived, so every check and answer is the same as on
 // s's own port. Connections of a TLS server run on the stream transport (a goroutine each).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing { // nothing opens on a closed server, as a closed listener refuses connections
+		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, "websocket: connection cannot be taken over", http.StatusInternalServerError)

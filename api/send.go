@@ -17,6 +17,8 @@ var (
 	// ErrBinaryWhileStreaming: a binary message or a second stream was started while a binary
 	// stream is in progress.
 	ErrBinaryWhileStreaming = engine.ErrBinStreaming
+	// ErrInvalidText: a text message or close reason that is not valid UTF-8 (RFC 6455 requires it).
+	ErrInvalidText = engine.ErrInvalidText
 	// ErrInvalidData: Send was given something other than a string or a []byte.
 	ErrInvalidData = errors.New("websocket: data should be either a string or a []byte")
 	// ErrInvalidCloseCode: Close was given a code RFC 6455 does not allow to send.

@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"iter"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -301,11 +303,12 @@ func (s *Server) selectProtocol(c *Conn) string {
 	return ""
 }
 
-// fields flattens a header map into the codec's name and value pairs.
+// fields flattens a header map into the codec's name and value pairs, names in sorted order so
+// that what goes on the wire does not depend on map order.
 func fields(h http.Header) []codec.HeaderField {
 	var out []codec.HeaderField
-	for name, values := range h {
-		for _, v := range values {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[name] {
 			out = append(out, codec.HeaderField{Name: name, Value: v})
 		}
 	}

@@ -9,13 +9,14 @@ import (
 
 // closing is the close handshake's state on the loop.
 type closing struct {
-	received       bool // a close frame arrived
-	code           codec.CloseCode
-	reason         []byte
-	failed         codec.CloseCode // the code we failed the connection with
-	err            error           // what ended the connection, reported by Error before Closed
-	stopRead       bool            // nothing more is read
-	tcpWhenDrained bool            // close the socket once the output is in the kernel
+	received        bool // a close frame arrived
+	code            codec.CloseCode
+	reason          []byte
+	failed          codec.CloseCode // the code we failed the connection with
+	err             error           // what ended the connection, reported by Error before Closed
+	stopRead        bool            // nothing more is read
+	tcpWhenDrained  bool            // close the socket once the output is in the kernel
+	shutWhenDrained bool            // end our half of the stream once the output is in the kernel
 }
 
 // done reports whether the connection ended deliberately: a socket error after that is no news.
@@ -41,6 +42,9 @@ func (s *closing) release() { s.reason = nil }
 func (c *Conn) WriteClose(code codec.CloseCode, reason string) error {
 	if code != 0 && !codec.ValidCloseCode(code) {
 		return ErrCloseCode
+	}
+	if !codec.ValidUTF8(stringBytes(reason)) {
+		return ErrInvalidText
 	}
 	c.mu.Lock()
 	switch {
@@ -136,12 +140,16 @@ func (c *Conn) fail(err error) {
 	c.closing.tcpWhenDrained = true
 }
 
-// closeWhenDone closes TCP once the close handshake is complete: at once (after the output) on
-// the server, which closes TCP first; the client waits for the server's FIN until CloseTimeout.
+// closeWhenDone ends TCP once the close handshake is complete: the server closes it (after the
+// output), as RFC 6455 section 7.1.1 asks; the client ends its half of the stream, so that a
+// server that waits for the client (nodejs-websocket does) closes too, and waits for the server's
+// FIN until CloseTimeout.
 func (c *Conn) closeWhenDone() {
 	if c.cfg.Role == codec.ServerRole {
 		c.closing.tcpWhenDrained = true
+		return
 	}
+	c.closing.shutWhenDrained = true
 }
 
 // abort ends the connection at once with err (a handshake that timed out or was refused).

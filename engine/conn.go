@@ -30,6 +30,7 @@ var (
 	ErrCloseCode     = errors.New("websocket: invalid close code")
 	ErrControlSize   = errors.New("websocket: control frame payload longer than 125 bytes")
 	ErrClosed        = errors.New("websocket: connection closed before the data reached the kernel")
+	ErrInvalidText   = errors.New("websocket: text is not valid UTF-8")
 	ErrTruncated     = errors.New("websocket: connection closed before the binary message ended")
 	ErrHandshakeTime = errors.New("websocket: opening handshake timed out")
 	ErrCloseTime     = errors.New("websocket: closing handshake timed out")
@@ -45,17 +46,16 @@ type Conn struct {
 	// Guarded by mu: shared between the loop and sending goroutines.
 	mu        sync.Mutex
 	state     State
-	streaming bool // a streamed binary message is being sent
-	inTurn    bool // the loop is inside a turn and flushes when it ends
-	out       *bufpool.Buffer
-	queued    uint64 // bytes ever appended to out
+	streaming bool            // a streamed binary message is being sent
+	inTurn    bool            // the loop is inside a turn and flushes when it ends
+	out       *bufpool.Buffer // output not yet handed to the transport
+	handed    uint64          // bytes ever handed to the transport
 	callbacks []sendCallback
 	closeSent bool
 	enrolled  bool  // OnOpen ran: the loop may be woken
 	cancelErr error // why Cancel gave the connection up
 
 	// Loop only.
-	handed   uint64          // bytes ever handed to the transport
 	pending  *bufpool.Buffer // bytes received before enrollment and not consumed yet
 	hs       *handshake
 	rd       reader

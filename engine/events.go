@@ -11,9 +11,10 @@ type Events interface {
 	// with an HTTP response.
 	Handshake(req *codec.Request) Verdict
 	// ServeHTTP runs on the server side for a well-formed HTTP request that is not a WebSocket
-	// upgrade. It appends a whole HTTP response to dst and returns it, or returns ok false to have
-	// the request refused with 400. The connection closes once the response is out.
-	ServeHTTP(req *codec.Request, dst []byte) (resp []byte, ok bool)
+	// upgrade, once its body (Content-Length bytes, at most 64 KiB) arrived. It appends a whole
+	// HTTP response to dst and returns it, or returns ok false to have the request refused with
+	// 400. The connection closes once the response is out.
+	ServeHTTP(req *codec.Request, body, dst []byte) (resp []byte, ok bool)
 	// Upgraded runs on the client side once the server's 101 passed every check, before Opened.
 	Upgraded(resp *codec.Response)
 	// Opened runs once the handshake succeeded; the connection is open.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 
 	"github.com/wsloop/wsloop/bufpool"
@@ -51,8 +52,16 @@ func (c *Conn) readRequest(in []byte) int {
 	}
 	req := &c.hs.req
 	n, err := req.Parse(in)
-	if errors.Is(err, codec.ErrNotUpgrade) && c.serveHTTP(req) {
-		return len(in)
+	if errors.Is(err, codec.ErrNotUpgrade) {
+		body, complete, bodyErr := requestBody(req, in[n:])
+		switch {
+		case bodyErr != nil:
+			err = bodyErr
+		case !complete:
+			return 0 // the head stays with the transport until the body is here too
+		case c.serveHTTP(req, body):
+			return len(in)
+		}
 	}
 	if err != nil {
 		c.refuse(err)
@@ -85,9 +94,9 @@ func (c *Conn) readRequest(in []byte) int {
 }
 
 // serveHTTP hands a plain HTTP request to the layer above and closes once its answer is out.
-func (c *Conn) serveHTTP(req *codec.Request) bool {
+func (c *Conn) serveHTTP(req *codec.Request, body []byte) bool {
 	buf := bufpool.Get()
-	resp, ok := c.ev.ServeHTTP(req, buf.B)
+	resp, ok := c.ev.ServeHTTP(req, body, buf.B)
 	if !ok {
 		bufpool.Put(buf)
 		return false
@@ -99,6 +108,38 @@ func (c *Conn) serveHTTP(req *codec.Request) bool {
 	c.mu.Unlock()
 	c.endHandshake()
 	return true
+}
+
+// maxHTTPBody caps the body of a plain HTTP request served on a WebSocket port.
+const maxHTTPBody = 64 << 10
+
+// Refusals of plain HTTP requests whose body cannot be taken.
+var (
+	errChunkedBody = &codec.HandshakeError{Status: 411, Msg: "a request body needs a Content-Length"}
+	errBodyTooBig  = &codec.HandshakeError{Status: 413, Msg: "request body too large"}
+	errBadLength   = &codec.HandshakeError{Status: 400, Msg: "invalid Content-Length"}
+)
+
+// requestBody returns the body of a plain HTTP request whose head was parsed, from rest, the bytes
+// after the head: complete is false while part of it has not arrived.
+func requestBody(req *codec.Request, rest []byte) (body []byte, complete bool, err error) {
+	if req.Header("Transfer-Encoding") != nil {
+		return nil, false, errChunkedBody
+	}
+	cl := req.Header("Content-Length")
+	if cl == nil {
+		return nil, true, nil
+	}
+	n, convErr := strconv.Atoi(string(cl))
+	switch {
+	case convErr != nil || n < 0:
+		return nil, false, errBadLength
+	case n > maxHTTPBody:
+		return nil, false, errBodyTooBig
+	case len(rest) < n:
+		return nil, false, nil
+	}
+	return rest[:n], true, nil
 }
 
 // refuse answers a request that cannot be upgraded with its HTTP status and closes.

@@ -85,13 +85,13 @@ func (c *Conn) readFrames(in []byte) int {
 
 // wholeMessage reports whether the frame is an unfragmented message whose payload sits whole in
 // rest, to be handed over in place, without a copy.
-func (c *Conn) wholeMessage(h codec.FrameHeader, rest []byte) bool {
+func (c *Conn) wholeMessage(h codec.Header, rest []byte) bool {
 	return h.Fin && h.Opcode != codec.OpContinuation && int64(len(rest)) >= h.Length &&
 		(h.Opcode == codec.OpText || !c.ev.StreamBinary())
 }
 
 // checkSequence applies the fragmentation rules of RFC 6455 section 5.4 and the message cap.
-func (r *reader) checkSequence(h codec.FrameHeader, max int64) error {
+func (r *reader) checkSequence(h codec.Header, max int64) error {
 	if h.Opcode == codec.OpContinuation {
 		if r.msgOp == 0 {
 			return codec.ErrUnexpectedCont
@@ -106,7 +106,7 @@ func (r *reader) checkSequence(h codec.FrameHeader, max int64) error {
 }
 
 // startFrame records a data frame whose payload is to be read, and the message it starts.
-func (c *Conn) startFrame(h codec.FrameHeader) {
+func (c *Conn) startFrame(h codec.Header) {
 	r := &c.rd
 	r.inFrame, r.frameFin, r.masked, r.mask, r.maskPos, r.remaining = true, h.Fin, h.Masked, h.Mask, 0, h.Length
 	if h.Opcode == codec.OpContinuation {

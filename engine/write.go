@@ -13,7 +13,8 @@ type sendCallback struct {
 	fn  func(error)
 }
 
-// WriteText sends one text frame. cb, if not nil, runs once the frame was handed to the kernel, or
+// WriteText sends one text frame; text that is not valid UTF-8 is refused with ErrInvalidText.
+// cb, if not nil, runs once the frame was handed to the kernel, or
 // with the error that stopped it; it also runs, with the returned error, when the send is refused.
 func (c *Conn) WriteText(text string, cb func(error)) error {
 	return c.writeData(codec.OpText, stringBytes(text), cb)
@@ -30,6 +31,12 @@ func (c *Conn) WriteBinary(payload []byte, cb func(error)) error {
 }
 
 func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error {
+	if op == codec.OpText && !codec.ValidUTF8(payload) { // RFC 6455 section 5.6: a peer fails it
+		if cb != nil {
+			cb(ErrInvalidText)
+		}
+		return ErrInvalidText
+	}
 	c.mu.Lock()
 	err := c.sendable()
 	if err == nil && c.streaming {
@@ -118,7 +125,8 @@ func (c *Conn) queueLocked(err error, fin bool, op codec.Opcode, payload []byte,
 	}
 	c.appendFrameLocked(fin, op, payload)
 	if cb != nil {
-		c.callbacks = append(c.callbacks, sendCallback{c.queued, cb})
+		// Everything queued so far, this frame included, must reach the kernel first.
+		c.callbacks = append(c.callbacks, sendCallback{c.handed + uint64(len(c.out.B)), cb})
 	}
 	c.unlockAndWake()
 	return nil
@@ -137,13 +145,11 @@ func (c *Conn) unlockAndWake() {
 // appendFrameLocked encodes one frame into the output buffer. c.mu is held.
 func (c *Conn) appendFrameLocked(fin bool, op codec.Opcode, payload []byte) {
 	c.out = c.outBuffer()
-	before := len(c.out.B)
 	var key [4]byte
 	if c.cfg.Role == codec.ClientRole {
 		key = maskKey()
 	}
 	c.out.B = codec.AppendFrame(c.out.B, fin, op, payload, c.cfg.Role, key)
-	c.queued += uint64(len(c.out.B) - before)
 }
 
 // outBuffer returns the output buffer, borrowing one when there is none. c.mu is held.
@@ -160,12 +166,14 @@ func (c *Conn) flush() {
 	out := c.out
 	c.out = nil
 	c.inTurn = false
+	if out != nil {
+		c.handed += uint64(len(out.B))
+	}
 	c.mu.Unlock()
 	if out == nil {
 		return
 	}
 	if len(out.B) > 0 && !c.SocketClosed() {
-		c.handed += uint64(len(out.B))
 		_ = c.Write(out.B) // a failed write closes the connection; OnClose reports it
 	}
 	bufpool.Put(out)
@@ -177,8 +185,9 @@ func (c *Conn) afterFlush() {
 	if c.SocketClosed() {
 		return
 	}
-	inKernel := c.handed - uint64(c.Buffered())
+	buffered := uint64(c.Buffered())
 	c.mu.Lock()
+	inKernel := c.handed - buffered
 	i := 0
 	for i < len(c.callbacks) && c.callbacks[i].end <= inKernel {
 		i++
@@ -204,8 +213,12 @@ func (c *Conn) afterFlush() {
 		c.CloseSocket()
 		return
 	}
+	if c.closing.shutWhenDrained && drained {
+		c.closing.shutWhenDrained = false
+		c.CloseWrite()
+	}
 	c.deadline.drain = 0
-	if waiting || (c.closing.tcpWhenDrained && !drained) {
+	if waiting || (c.closing.tcpWhenDrained || c.closing.shutWhenDrained) && !drained {
 		c.deadline.drain = nowNano() + 1
 	}
 	c.armTimer()

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
 // Conn is the transport of one connection: a plain TCP connection on a gnet loop, or a stream
@@ -84,6 +85,20 @@ func (c *Conn) CloseSocket() {
 		c.st.close(c)
 	default:
 		_ = c.gc.Close()
+	}
+}
+
+// CloseWrite ends our half of the stream (a TCP FIN, or a TLS close_notify first): the peer reads
+// the end, and we still read what it sends.
+func (c *Conn) CloseWrite() {
+	switch {
+	case c.closed:
+	case c.st != nil:
+		if cw, ok := c.st.nc.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	default:
+		_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
 	}
 }
 
