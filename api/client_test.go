@@ -50,6 +50,17 @@ func itoaCode(code int) string {
 	return strings.TrimSpace(string(rune('0'+code/1000)) + string(rune('0'+code/100%10)) + string(rune('0'+code/10%10)) + string(rune('0'+code%10)))
 }
 
+// opts returns a copy of o (nil for the defaults) whose Setup watches the connection, so that no
+// event can happen before the handlers are in place.
+func (r *recorder) opts(o *ClientOptions) *ClientOptions {
+	var n ClientOptions
+	if o != nil {
+		n = *o
+	}
+	n.Setup = r.watch
+	return &n
+}
+
 func (r *recorder) wait(t *testing.T) []string {
 	t.Helper()
 	select {
@@ -127,11 +138,10 @@ func TestClientRefusedConnection(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := newRecorder()
-	c, err := Connect("ws://"+addr, nil, nil)
+	_, err = Connect("ws://"+addr, r.opts(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	got := r.wait(t)
 	if strings.Join(got, "|") != "error|close 1006 " {
 		t.Fatalf("events %q", got)
@@ -172,11 +182,10 @@ func TestClientRejectedHandshakes(t *testing.T) {
 				nc.Read(buf) // until the client closes
 			}()
 			r := newRecorder()
-			c, err := Connect("ws://"+ln.Addr().String(), &ClientOptions{Protocols: tc.protocols}, nil)
+			_, err = Connect("ws://"+ln.Addr().String(), r.opts(&ClientOptions{Protocols: tc.protocols}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.watch(c)
 			got := r.wait(t)
 			if strings.Join(got, "|") != "error|close 1006 " {
 				t.Fatalf("events %q", got)
@@ -196,11 +205,10 @@ func TestClientCloseWhileConnecting(t *testing.T) {
 	}
 	defer ln.Close()
 	r := newRecorder()
-	c, err := Connect("ws://"+ln.Addr().String(), nil, nil)
+	c, err := Connect("ws://"+ln.Addr().String(), r.opts(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	c.Close(1000, "")
 	got := r.wait(t)
 	if strings.Join(got, "|") != "close 1006 " {
@@ -222,11 +230,10 @@ func TestClientContextCancelsHandshake(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	r := newRecorder()
-	c, err := Connect("ws://"+ln.Addr().String(), &ClientOptions{Context: ctx}, nil)
+	_, err = Connect("ws://"+ln.Addr().String(), r.opts(&ClientOptions{Context: ctx}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	got := r.wait(t)
 	if strings.Join(got, "|") != "error|close 1006 " || !errors.Is(r.errs[0], context.DeadlineExceeded) {
 		t.Fatalf("events %q errors %v", got, r.errs)

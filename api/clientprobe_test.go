@@ -88,14 +88,13 @@ func TestClientRequestBytes(t *testing.T) {
 	addr := rawServer(t, func(nc net.Conn, req string) { requests <- req })
 	_, port, _ := net.SplitHostPort(addr)
 	r := newRecorder()
-	c, err := Connect("ws://localhost:"+port+"/chat?x=1", &ClientOptions{
+	_, err := Connect("ws://localhost:"+port+"/chat?x=1", r.opts(&ClientOptions{
 		Protocols:    []string{"a", "b"},
 		ExtraHeaders: map[string][]string{"X-Headername": {"header value"}},
-	}, nil)
+	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	req := <-requests
 	lines := strings.Split(strings.TrimSuffix(req, "\r\n\r\n"), "\r\n")
 	want := []string{
@@ -147,7 +146,7 @@ func TestClientMasksEveryFrameWithFreshKeys(t *testing.T) {
 		keys <- seen
 	})
 	r := newRecorder()
-	c, err := Connect("ws://"+addr, nil, func(c *Conn) {
+	c, err := Connect("ws://"+addr, r.opts(nil), func(c *Conn) {
 		payload := []byte("same")
 		for range 3 {
 			c.SendBinary(payload, nil)
@@ -159,7 +158,6 @@ func TestClientMasksEveryFrameWithFreshKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	k := <-keys
 	if bytes.Equal(k[0], k[1]) || bytes.Equal(k[1], k[2]) {
 		t.Fatalf("mask keys repeat: %x", k)
@@ -178,11 +176,10 @@ func TestClientLenientAccepts(t *testing.T) {
 		readClientFrame(t, nc) // the echo; then the server closes TCP first
 	})
 	r := newRecorder()
-	c, err := Connect("ws://"+addr, nil, func(c *Conn) { r.add("connect") })
+	_, err := Connect("ws://"+addr, r.opts(nil), func(c *Conn) { r.add("connect") })
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	if got := r.wait(t); strings.Join(got, "|") != "connect|close 1000 " {
 		t.Fatalf("events %q", got)
 	}
@@ -229,11 +226,10 @@ func TestClientClosing(t *testing.T) {
 				tc.script(t, nc)
 			})
 			r := newRecorder()
-			c, err := Connect("ws://"+addr, nil, nil)
+			_, err := Connect("ws://"+addr, r.opts(nil), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.watch(c)
 			if got := strings.Join(r.wait(t), "|"); got != tc.want {
 				t.Fatalf("events %q, want %q", got, tc.want)
 			}
@@ -255,11 +251,10 @@ func TestClientInitiatedCloseWaitsForTheReply(t *testing.T) {
 		close(replied)
 	})
 	r := newRecorder()
-	c, err := Connect("ws://"+addr, nil, func(c *Conn) { c.Close(4001, "bye") })
+	c, err := Connect("ws://"+addr, r.opts(nil), func(c *Conn) { c.Close(4001, "bye") })
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	got := r.wait(t)
 	select {
 	case <-replied:

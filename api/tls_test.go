@@ -57,11 +57,10 @@ func TestTLSClientRejectsUnknownCertificate(t *testing.T) {
 	wstest.CheckLeaks(t)
 	_, addr, _ := tlsEchoServer(t)
 	r := newRecorder()
-	c, err := Connect("wss://"+addr, nil, nil) // the system roots do not know the test CA
+	_, err := Connect("wss://"+addr, r.opts(nil), nil) // the system roots do not know the test CA
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.watch(c)
 	if got := strings.Join(r.wait(t), "|"); got != "error|close 1006 " {
 		t.Fatalf("events %q", got)
 	}

@@ -8,6 +8,7 @@
 // SIGTERM.
 //
 //	go run ./cmd/echo -addr 127.0.0.1:9001
+//	go run ./cmd/echo -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://
 //
 // With -client URL it is instead the client a fuzzing server (wsconform client, Autobahn's
 // fuzzingserver) tests: it fetches the case count from URL/getCaseCount, runs each case from
@@ -17,6 +18,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,10 +39,17 @@ func main() {
 	maxMessage := flag.Int("max-message", 0, "largest message accepted, in bytes (0: the 2 MiB default)")
 	client := flag.String("client", "", "run as a testee client against the fuzzing server at this ws:// URL")
 	agent := flag.String("agent", "wsloop", "agent name the testee client reports")
+	certFile := flag.String("tls-cert", "", "PEM certificate chain: serve wss:// (with -tls-key)")
+	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	insecure := flag.Bool("insecure", false, "with -client wss://: do not verify the server's certificate")
 	flag.Parse()
 
 	if *client != "" {
-		if err := runTestee(*client, *agent, *maxMessage); err != nil {
+		opts := &ws.ClientOptions{MaxBufferLength: *maxMessage}
+		if *insecure {
+			opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		}
+		if err := runTestee(*client, *agent, opts); err != nil {
 			fatal(err)
 		}
 		return
@@ -54,14 +63,23 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	srv := newEchoServer(*maxMessage)
+	// Catch the signals before anyone can connect, so a signal never finds the default action.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+
+	var tlsConfig *tls.Config
+	if *certFile != "" || *keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fatal(err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	srv := newEchoServer(*maxMessage, tlsConfig)
 	if err := srv.Listen(port, host, nil); err != nil {
 		fatal(err)
 	}
 	fmt.Printf("listening on %s\n", srv.Addr())
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	done := make(chan struct{})
 	srv.Close(func(*ws.Server) { close(done) })
@@ -76,12 +94,14 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-// newEchoServer builds the echo server; main and the tests share it.
-func newEchoServer(maxMessage int) *ws.Server {
+// newEchoServer builds the echo server (a secure one when tlsConfig is not nil); main and the
+// tests share it.
+func newEchoServer(maxMessage int, tlsConfig *tls.Config) *ws.Server {
 	var b broadcaster
 	var srv *ws.Server
 	srv = ws.CreateServer(&ws.ServerOptions{
 		MaxBufferLength: maxMessage,
+		TLSConfig:       tlsConfig,
 		HTTPHandler:     statsHandler(func() int { return countConns(srv) }),
 	}, func(c *ws.Conn) {
 		if c.Path() == "/broadcast" {

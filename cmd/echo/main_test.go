@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/codec"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
@@ -73,4 +74,30 @@ func TestSignalClosesConnectionsAndExits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTLSFlagsServeWSS(t *testing.T) {
+	wstest.CheckLeaks(t)
+	serverCfg, clientCfg := wstest.TLSConfigs(t)
+	certFile, keyFile := wstest.WriteCertFiles(t, serverCfg)
+	_, addr := startEcho(t, "-tls-cert", certFile, "-tls-key", keyFile)
+	got := make(chan string, 1)
+	c, err := ws.Connect("wss://"+addr+"/echo", &ws.ClientOptions{TLSConfig: clientCfg}, func(c *ws.Conn) {
+		c.OnText(func(c *ws.Conn, text string) { got <- text; c.Close(1000, "") })
+		c.SendText("secure echo", nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	c.OnClose(func(*ws.Conn, int, string) { close(closed) })
+	select {
+	case text := <-got:
+		if text != "secure echo" {
+			t.Fatalf("echo %q", text)
+		}
+	case <-time.After(wstest.Timeout):
+		t.Fatal("no echo over wss")
+	}
+	<-closed
 }

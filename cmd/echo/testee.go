@@ -14,10 +14,9 @@ import (
 const caseTimeout = 60 * time.Second
 
 // runTestee runs the client side of Autobahn's testee protocol against a fuzzing server at base
-// (ws://host:port): fetch the case count, run every case by echoing each message until the server
-// closes, then ask for the reports. maxMessage raises the message limit for the big cases.
-func runTestee(base, agent string, maxMessage int) error {
-	opts := &ws.ClientOptions{MaxBufferLength: maxMessage}
+// (ws://host:port or wss://): fetch the case count, run every case by echoing each message until
+// the server closes, then ask for the reports, with the client options opts.
+func runTestee(base, agent string, opts *ws.ClientOptions) error {
 	countText, err := fetchText(base+"/getCaseCount", opts)
 	if err != nil {
 		return fmt.Errorf("getCaseCount: %w", err)
@@ -39,13 +38,14 @@ func runTestee(base, agent string, maxMessage int) error {
 // provokes on purpose (protocol violations) are part of the case, not a failure of the run.
 func runCase(u string, opts *ws.ClientOptions) error {
 	done := make(chan struct{})
-	c, err := ws.Connect(u, opts, func(c *ws.Conn) {
+	o := withSetup(opts, func(c *ws.Conn) {
 		c.OnMessage(func(c *ws.Conn, typ ws.MessageType, p []byte) { c.SendMessage(typ, p, nil) })
+		c.OnClose(func(*ws.Conn, int, string) { close(done) })
 	})
+	c, err := ws.Connect(u, o, nil)
 	if err != nil {
 		return err
 	}
-	c.OnClose(func(*ws.Conn, int, string) { close(done) })
 	select {
 	case <-done:
 		return nil
@@ -59,16 +59,17 @@ func runCase(u string, opts *ws.ClientOptions) error {
 func fetchText(u string, opts *ws.ClientOptions) (string, error) {
 	got := make(chan string, 1)
 	failed := make(chan error, 1)
-	c, err := ws.Connect(u, opts, func(c *ws.Conn) {
+	o := withSetup(opts, func(c *ws.Conn) {
 		c.OnText(func(c *ws.Conn, text string) {
 			got <- text
 			c.Close(1000, "")
 		})
+		c.OnError(func(_ *ws.Conn, err error) { failed <- err })
 	})
+	c, err := ws.Connect(u, o, nil)
 	if err != nil {
 		return "", err
 	}
-	c.OnError(func(_ *ws.Conn, err error) { failed <- err })
 	select {
 	case text := <-got:
 		return text, nil
@@ -78,4 +79,14 @@ func fetchText(u string, opts *ws.ClientOptions) (string, error) {
 		c.Close(1000, "")
 		return "", errors.New("timed out")
 	}
+}
+
+// withSetup returns a copy of opts (nil for the defaults) whose Setup is setup.
+func withSetup(opts *ws.ClientOptions, setup func(*ws.Conn)) *ws.ClientOptions {
+	var o ws.ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.Setup = setup
+	return &o
 }

@@ -47,7 +47,7 @@ func TestTesteeRunsEveryCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close(nil)
-	if err := runTestee("ws://"+srv.Addr().String(), "wsloop test", 0); err != nil {
+	if err := runTestee("ws://"+srv.Addr().String(), "wsloop test", nil); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
