@@ -13,11 +13,34 @@ deps: npm-deps browser-deps
 
 # Node's ws and nodejs-websocket, the peers of the interop tests.
 npm-deps:
-	@true
+	@mods='$(NPM_DIR)/node_modules'; \
+	check='const v = n => require(process.argv[1] + "/" + n + "/package.json").version;'; \
+	check="$$check"' process.exit(/^8[.]/.test(v("ws")) && v("nodejs-websocket") === "1.7.2" ? 0 : 1)'; \
+	if node -e "$$check" "$$mods" 2>/dev/null; then \
+	  echo "npm-deps: ws@8 and nodejs-websocket@1.7.2 already in $$mods"; \
+	else \
+	  mkdir -p '$(NPM_DIR)' && \
+	  npm install --prefix '$(NPM_DIR)' --no-audit --no-fund ws@8 nodejs-websocket@1.7.2 || \
+	    { echo "npm-deps: npm install of ws@8 and nodejs-websocket@1.7.2 into $(NPM_DIR) failed" >&2; exit 1; }; \
+	fi
 
 # Debian's chromium for the browser test.
 browser-deps:
-	@true
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "browser-deps: /usr/bin/chromium already installed"; \
+	else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
+	    { echo "browser-deps: apt-get install chromium failed" >&2; exit 1; }; \
+	fi
+	@mods='$(NPM_DIR)/node_modules'; \
+	check='process.exit(require(process.argv[1] + "/playwright-core/package.json").version === "1.64.1" ? 0 : 1)'; \
+	if node -e "$$check" "$$mods" 2>/dev/null; then \
+	  echo "browser-deps: playwright-core@1.64.1 already in $$mods"; \
+	else \
+	  mkdir -p '$(NPM_DIR)' && \
+	  npm install --prefix '$(NPM_DIR)' --no-audit --no-fund playwright-core@1.64.1 || \
+	    { echo "browser-deps: npm install of playwright-core@1.64.1 into $(NPM_DIR) failed" >&2; exit 1; }; \
+	fi
 
 vet:
 	$(GO) vet ./...
@@ -37,3 +60,16 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# wsconform against cmd/echo, run as a user runs it, compared with the committed expected results
+# (CONFORM_FLAGS=-full: section 9 at Autobahn's sizes). make test runs the same check in process,
+# as one of cmd/wsconform's Go tests.
+.PHONY: conform
+conform:
+	@set -e; dir='$(CURDIR)/.cache/conform'; mkdir -p "$$dir"; \
+	$(GO) build -o "$$dir/echo" ./cmd/echo; $(GO) build -o "$$dir/wsconform" ./cmd/wsconform; \
+	"$$dir/echo" -addr 127.0.0.1:0 -max-message 16777216 > "$$dir/echo.out" & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null || true' EXIT; \
+	for i in $$(seq 100); do grep -q '^listening on ' "$$dir/echo.out" && break; sleep 0.1; done; \
+	addr=$$(sed -n 's/^listening on //p' "$$dir/echo.out"); \
+	"$$dir/wsconform" server -q $(CONFORM_FLAGS) -expect cmd/wsconform/testdata/expected-echo.json "ws://$$addr/"

@@ -1,0 +1,80 @@
+// Drives the chat page in headless Chromium with playwright-core, for browser_test.go:
+//
+//   NODE_PATH=<node_modules> node chat_browser.js <page URL> [screenshot.png]
+//
+// alice and bob join in two browser contexts, alice says hello, bob leaves (his page closes).
+// Every wait is bounded. On success it prints one JSON object on stdout: the message texts each
+// page showed at each step. On failure it prints the error and both pages' messages on stderr and
+// exits 1.
+'use strict';
+const { chromium } = require('playwright-core');
+
+const url = process.argv[2];
+const screenshot = process.argv[3] || '';
+const timeout = 5000; // every single wait
+
+async function messages(page) {
+  return page.$$eval('#messages > div', divs => divs.map(d => d.textContent));
+}
+
+async function waitMessage(page, text) {
+  await page.waitForFunction(
+    t => Array.from(document.querySelectorAll('#messages > div'), d => d.textContent).includes(t),
+    text, { timeout });
+}
+
+async function join(browser, nick) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  await page.goto(url, { timeout });
+  await page.fill('#nickname', nick);
+  await page.click('#join button');
+  await waitMessage(page, nick + ' entered');
+  return { context, page };
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 15000,
+  });
+  const out = {};
+  let alice, bob;
+  try {
+    alice = await join(browser, 'alice');
+    bob = await join(browser, 'bob');
+    await waitMessage(alice.page, 'bob entered');
+
+    await alice.page.fill('#text', 'hello');
+    await alice.page.press('#text', 'Enter');
+    await waitMessage(bob.page, '[alice] hello');
+    await waitMessage(alice.page, '[alice] hello');
+    out.aliceBeforeLeave = await messages(alice.page);
+    out.bob = await messages(bob.page);
+    out.bobStatus = await bob.page.textContent('#status');
+    // After joining, the nickname form is gone and the message form is shown.
+    out.formsAfterJoin = [await alice.page.isVisible('#join'), await alice.page.isVisible('#send')];
+    out.textCleared = (await alice.page.inputValue('#text')) === '';
+
+    await bob.context.close();
+    bob = null;
+    await waitMessage(alice.page, 'bob left');
+    out.alice = await messages(alice.page);
+    if (screenshot) await alice.page.screenshot({ path: screenshot, fullPage: true, timeout });
+    console.log(JSON.stringify(out));
+  } catch (err) {
+    for (const [name, who] of [['alice', alice], ['bob', bob]]) {
+      if (who) out[name] = await messages(who.page).catch(e => String(e));
+    }
+    console.error(String(err && err.stack || err));
+    console.error('messages so far: ' + JSON.stringify(out));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch(err => { console.error(String(err && err.stack || err)); process.exit(1); });
