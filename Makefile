@@ -5,14 +5,14 @@ FUZZTIME ?= 20s
 # npm packages for the interop tests live here (ignored by git).
 NPM_DIR  := $(CURDIR)/.cache/npm
 
-.PHONY: test deps npm-deps browser-deps vet unit bench fuzz
+.PHONY: test deps node npm-deps browser-deps vet unit bench fuzz
 
 test: deps vet unit
 
 deps: npm-deps browser-deps
 
 # Node's ws and nodejs-websocket, the peers of the interop tests.
-npm-deps:
+npm-deps: node
 	@mods='$(NPM_DIR)/node_modules'; \
 	check='const v = n => require(process.argv[1] + "/" + n + "/package.json").version;'; \
 	check="$$check"' process.exit(/^8[.]/.test(v("ws")) && v("nodejs-websocket") === "1.7.2" ? 0 : 1)'; \
@@ -24,8 +24,13 @@ npm-deps:
 	    { echo "npm-deps: npm install of ws@8 and nodejs-websocket@1.7.2 into $(NPM_DIR) failed" >&2; exit 1; }; \
 	fi
 
+# Node.js and npm run the interop peers; Debian's packages when the machine has none.
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+
 # Debian's chromium for the browser test.
-browser-deps:
+browser-deps: node
 	@if [ -x /usr/bin/chromium ]; then \
 	  echo "browser-deps: /usr/bin/chromium already installed"; \
 	else \
