@@ -49,6 +49,7 @@ type Conn struct {
 	streaming bool            // a streamed binary message is being sent
 	inTurn    bool            // the loop is inside a turn and flushes when it ends
 	out       *bufpool.Buffer // output not yet handed to the transport
+	lent      lentOutput      // payloads sent without a copy, beside their headers in out
 	handed    uint64          // bytes ever handed to the transport
 	callbacks []sendCallback
 	closeSent bool
@@ -56,7 +57,10 @@ type Conn struct {
 	cancelErr error // why Cancel gave the connection up
 
 	// Loop only.
-	pending  *bufpool.Buffer // bytes received before enrollment and not consumed yet
+	pending  *bufpool.Buffer   // bytes received before enrollment and not consumed yet
+	retired  []*bufpool.Buffer // assembled messages whose bytes wait in lent output
+	iov      [][]byte          // scratch for writing lent output
+	spare    []lentSeg         // the lent pieces' second slice, while the first is written
 	hs       *handshake
 	rd       reader
 	closing  closing
@@ -199,8 +203,10 @@ func (c *Conn) OnClose(err error) {
 	c.out = nil
 	cbs := c.callbacks
 	c.callbacks = nil
+	c.lent.reset()
 	c.mu.Unlock()
 	bufpool.Put(out)
+	c.releaseRetired()
 	bufpool.Put(c.pending)
 	c.pending = nil
 	c.releaseHandshake()

@@ -174,21 +174,29 @@ func (c *Conn) finishMessage() {
 	}
 	msg := r.msg
 	r.msg = nil
-	defer bufpool.Put(msg)
 	if op == codec.OpText {
 		complete := r.utf8.Complete()
 		r.utf8.Reset()
 		if !complete {
+			bufpool.Put(msg)
 			c.fail(codec.ErrInvalidUTF8)
 			return
 		}
 	}
 	c.deliver(op, msg.B)
+	c.retire(msg)
 }
 
-// deliver hands a whole message over, unless a close was sent: data after it is dropped.
+// deliver hands a whole message over, unless a close was sent: data after it is dropped. While the
+// handler runs, a send of this very payload from it goes out without a copy (see lentOutput).
 func (c *Conn) deliver(op codec.Opcode, p []byte) {
-	if c.deliverable() {
+	c.mu.Lock()
+	ok := c.state == Open && !c.closeSent
+	if ok {
+		c.lendDelivery(p)
+	}
+	c.mu.Unlock()
+	if ok {
 		c.ev.Message(op, p)
 	}
 }

@@ -123,10 +123,14 @@ func (c *Conn) queueLocked(err error, fin bool, op codec.Opcode, payload []byte,
 		}
 		return err
 	}
-	c.appendFrameLocked(fin, op, payload)
+	if c.cfg.Role == codec.ServerRole && c.lent.lend(payload) {
+		c.appendLentLocked(fin, op, payload)
+	} else {
+		c.appendFrameLocked(fin, op, payload)
+	}
 	if cb != nil {
 		// Everything queued so far, this frame included, must reach the kernel first.
-		c.callbacks = append(c.callbacks, sendCallback{c.handed + uint64(len(c.out.B)), cb})
+		c.callbacks = append(c.callbacks, sendCallback{c.handed + uint64(len(c.out.B)+c.lent.bytes), cb})
 	}
 	c.unlockAndWake()
 	return nil
@@ -166,17 +170,23 @@ func (c *Conn) flush() {
 	out := c.out
 	c.out = nil
 	c.inTurn = false
+	pieces, lentBytes := c.lent.pieces, c.lent.bytes
+	c.lent = lentOutput{pieces: c.spare} // the two slices take turns: no allocation per turn
 	if out != nil {
-		c.handed += uint64(len(out.B))
+		c.handed += uint64(len(out.B) + lentBytes)
 	}
 	c.mu.Unlock()
-	if out == nil {
-		return
-	}
-	if len(out.B) > 0 && !c.SocketClosed() {
-		_ = c.Write(out.B) // a failed write closes the connection; OnClose reports it
+	if out != nil && len(out.B) > 0 && !c.SocketClosed() {
+		if len(pieces) > 0 {
+			c.writeLent(out.B, pieces)
+		} else {
+			_ = c.Write(out.B) // a failed write closes the connection; OnClose reports it
+		}
 	}
 	bufpool.Put(out)
+	clear(pieces)
+	c.spare = pieces[:0]
+	c.releaseRetired()
 }
 
 // afterFlush runs the callbacks whose bytes reached the kernel, closes the socket once a close is
