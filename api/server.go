@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"iter"
 	"maps"
@@ -40,7 +41,8 @@ type Server struct {
 	sockets  int  // accepted sockets not closed yet, handshake or not
 	closing  bool // Close was called
 	closeCbs []func(*Server)
-	fired    bool // the close event fired
+	fired    bool          // the close event fired
+	ended    chan struct{} // closed once the close event has run
 
 	regMu sync.RWMutex
 	conns []*Conn
@@ -49,7 +51,7 @@ type Server struct {
 // CreateServer returns a server with opts (nil for the defaults) whose connection event runs
 // onConnection (nil for none). Call Listen to start it.
 func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
-	s := &Server{}
+	s := &Server{ended: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -200,6 +202,29 @@ func (s *Server) Close(onClose func(s *Server)) error {
 	return nil
 }
 
+// Shutdown stops the server gracefully: it stops accepting (as Close), sends every open
+// connection a close frame with 1001 "server shutting down", and waits until every connection has
+// ended and the close event has run. If ctx ends first, the connections still open are closed at
+// once, without waiting for their closing handshakes, and ctx's error is returned. It may follow a
+// Close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.Close(nil); err != nil && !errors.Is(err, ErrServerClosed) {
+		return err
+	}
+	for c := range s.Connections() {
+		c.Close(int(codec.CloseGoingAway), "server shutting down")
+	}
+	select {
+	case <-s.ended:
+		return nil
+	case <-ctx.Done():
+	}
+	for c := range s.Connections() {
+		c.ec.Terminate()
+	}
+	return ctx.Err()
+}
+
 // maybeFireClose fires the close event once the server is closing and no socket is left.
 func (s *Server) maybeFireClose() {
 	s.mu.Lock()
@@ -217,6 +242,7 @@ func (s *Server) maybeFireClose() {
 	for _, cb := range cbs {
 		cb(s)
 	}
+	close(s.ended)
 }
 
 // Connections returns the open connections (handshake done, close not yet reported). It

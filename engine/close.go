@@ -84,6 +84,18 @@ func (c *Conn) Cancel(err error) {
 	}
 }
 
+// Terminate closes the socket at once, from any goroutine, dropping whatever is still queued:
+// for a shutdown whose grace period ran out. Closed reports 1006 unless a close frame arrived.
+func (c *Conn) Terminate() {
+	c.mu.Lock()
+	c.terminated = true
+	enrolled := c.enrolled
+	c.mu.Unlock()
+	if enrolled {
+		c.Wake()
+	}
+}
+
 // sendCloseLocked queues a close frame with code and reason. c.mu is held.
 func (c *Conn) sendCloseLocked(code codec.CloseCode, reason []byte) {
 	var buf [125]byte

@@ -44,17 +44,18 @@ type Conn struct {
 	cfg *Config
 
 	// Guarded by mu: shared between the loop and sending goroutines.
-	mu        sync.Mutex
-	state     State
-	streaming bool            // a streamed binary message is being sent
-	inTurn    bool            // the loop is inside a turn and flushes when it ends
-	out       *bufpool.Buffer // output not yet handed to the transport
-	lent      lentOutput      // payloads sent without a copy, beside their headers in out
-	handed    uint64          // bytes ever handed to the transport
-	callbacks []sendCallback
-	closeSent bool
-	enrolled  bool  // OnOpen ran: the loop may be woken
-	cancelErr error // why Cancel gave the connection up
+	mu         sync.Mutex
+	state      State
+	streaming  bool            // a streamed binary message is being sent
+	inTurn     bool            // the loop is inside a turn and flushes when it ends
+	out        *bufpool.Buffer // output not yet handed to the transport
+	lent       lentOutput      // payloads sent without a copy, beside their headers in out
+	handed     uint64          // bytes ever handed to the transport
+	callbacks  []sendCallback
+	closeSent  bool
+	enrolled   bool  // OnOpen ran: the loop may be woken
+	cancelErr  error // why Cancel gave the connection up
+	terminated bool  // Terminate was called: the loop closes the socket at once
 
 	// Loop only.
 	pending  *bufpool.Buffer   // bytes received before enrollment and not consumed yet
@@ -140,7 +141,7 @@ func (c *Conn) OnOpen() {
 // still in Connecting.
 func (c *Conn) OnWake() {
 	c.mu.Lock()
-	givenUp, cancelErr := !c.opened && c.state == Closing, c.cancelErr
+	givenUp, cancelErr := (!c.opened && c.state == Closing) || c.terminated, c.cancelErr
 	c.mu.Unlock()
 	if givenUp {
 		c.abort(cancelErr)

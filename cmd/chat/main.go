@@ -16,6 +16,7 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	ws "github.com/wsloop/wsloop/api"
 )
@@ -53,13 +55,15 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
-	done := make(chan struct{})
-	srv.Close(func(*ws.Server) { close(done) })
-	for c := range srv.Connections() {
-		c.Close(1001, "server shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fatal(err)
 	}
-	<-done
 }
+
+// shutdownGrace is how long a signalled server waits for its connections' closing handshakes.
+const shutdownGrace = 5 * time.Second
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "chat:", err)

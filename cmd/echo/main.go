@@ -18,6 +18,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"flag"
@@ -30,6 +31,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	ws "github.com/wsloop/wsloop/api"
 )
@@ -81,13 +83,15 @@ func main() {
 	}
 	fmt.Printf("listening on %s\n", srv.Addr())
 	<-sig
-	done := make(chan struct{})
-	srv.Close(func(*ws.Server) { close(done) })
-	for c := range srv.Connections() {
-		c.Close(1001, "server shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fatal(err)
 	}
-	<-done
 }
+
+// shutdownGrace is how long a signalled server waits for its connections' closing handshakes.
+const shutdownGrace = 5 * time.Second
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "echo:", err)
