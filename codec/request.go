@@ -81,8 +81,14 @@ func (r *Request) clearFields() {
 // of the head (the bytes after it, if any, are WebSocket frames) and err is nil when the request is a
 // valid upgrade, or a *HandshakeError naming the HTTP status to answer with. With ErrNotUpgrade the
 // method, target and headers are filled, so the request can be served as plain HTTP (its body, if
-// any, starts at n). ErrHeadTooBig comes with n == 0.
+// any, starts at n). ErrHeadTooBig comes with n == 0, and so does ErrBadRequestLine when the first
+// byte cannot begin a request line.
 func (r *Request) Parse(buf []byte) (n int, err error) {
+	if !methodStart(buf) {
+		// Not HTTP at all (a TLS ClientHello on a plain port, say): answer at once rather than
+		// wait for a head that never ends.
+		return 0, ErrBadRequestLine
+	}
 	end := r.scan.scan(buf, headLimit(r.MaxHeadSize))
 	if end < 0 {
 		return 0, ErrHeadTooBig
@@ -91,6 +97,17 @@ func (r *Request) Parse(buf []byte) (n int, err error) {
 		return 0, nil
 	}
 	return end, r.parseHead(buf[r.scan.start:end])
+}
+
+// methodStart reports whether buf, past any empty lines before the request line, can begin a
+// request line: a method is a token.
+func methodStart(buf []byte) bool {
+	for _, c := range buf {
+		if c != '\r' && c != '\n' {
+			return tokenTable[c]
+		}
+	}
+	return true
 }
 
 // Headers returns the header lines in the order received.

@@ -364,7 +364,7 @@ func TestParseRequest(t *testing.T) {
 				if s := hsStatus(whole.Err); s != c.status {
 					t.Fatalf("status = %d, want %d", s, c.status)
 				}
-				if c.err != ErrHeadTooBig && whole.N != len(c.in) {
+				if c.err != ErrHeadTooBig && methodStart([]byte(c.in)) && whole.N != len(c.in) {
 					t.Fatalf("n = %d, want the head length %d", whole.N, len(c.in))
 				}
 			}
@@ -593,7 +593,7 @@ func FuzzParseRequest(f *testing.F) {
 		if n < 0 || n > len(in) || n > headLimit(lim) {
 			t.Fatalf("n = %d for %d bytes, limit %d", n, len(in), headLimit(lim))
 		}
-		if n == 0 && err != nil && err != ErrHeadTooBig {
+		if n == 0 && err != nil && err != ErrHeadTooBig && (err != ErrBadRequestLine || methodStart(in)) {
 			t.Fatalf("error %v without a head", err)
 		}
 		if n == 0 {
@@ -644,4 +644,19 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("client refused the 101: %v", err)
 		}
 	})
+}
+
+// A TLS ClientHello (or any byte that cannot start a method) is refused at its first byte, with
+// no wait for the end of a head.
+func TestRequestNotHTTPFailsAtOnce(t *testing.T) {
+	for _, in := range []string{"\x16\x03\x01\x02\x00", "\r\n\x16", " GET / HTTP/1.1"} {
+		var r Request
+		if n, err := r.Parse([]byte(in)); n != 0 || err != ErrBadRequestLine {
+			t.Errorf("Parse(%q) = %d, %v; want ErrBadRequestLine at once", in, n, err)
+		}
+	}
+	var r Request
+	if n, err := r.Parse([]byte("\r\nGE")); n != 0 || err != nil {
+		t.Errorf("a prefix of a request: %d, %v", n, err)
+	}
 }

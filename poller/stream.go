@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -38,6 +39,7 @@ func (p *Poller) Stream(ctx context.Context, nc net.Conn, s Session, handshakeTi
 func (st *stream) run(p *Poller, ctx context.Context, c *Conn, handshakeTimeout time.Duration) {
 	defer p.live.Add(-1)
 	if err := handshakeTLS(ctx, st.nc, handshakeTimeout); err != nil {
+		answerPlainHTTP(err)
 		st.nc.Close()
 		c.closed = true
 		c.session.OnClose(err)
@@ -146,6 +148,17 @@ func (st *stream) setTimer(c *Conn, at int64) {
 			c.session.OnTimer(nowNano())
 		}
 	})
+}
+
+// answerPlainHTTP tells a client that spoke plain HTTP to a TLS server what went wrong, as
+// net/http does, so that a ws:// client on a wss:// port fails with a reason instead of a bare end.
+func answerPlainHTTP(err error) {
+	var rh tls.RecordHeaderError
+	if !errors.As(err, &rh) || rh.Conn == nil || !bytes.HasPrefix(rh.RecordHeader[:], []byte("GET ")) {
+		return
+	}
+	_ = rh.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = rh.Conn.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"))
 }
 
 // handshakeTLS completes the TLS handshake of a *tls.Conn within timeout and ctx.
