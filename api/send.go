@@ -33,6 +33,11 @@ var (
 	ErrStreamClosed = errors.New("websocket: write to a closed binary stream")
 )
 
+// PanicError is what the error event reports when a handler of the connection panicked: the
+// panic is recovered on the loop, the connection is closed with 1011, and the loop's other
+// connections go on.
+type PanicError = engine.PanicError
+
 // SendText sends text as one text frame. cb, if not nil, runs exactly once: with nil once the
 // frame was handed to the kernel, or with the error that stopped it (also when the send is
 // refused, before SendText returns). It fails with ErrNotOpen when the connection is not open and

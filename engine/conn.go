@@ -119,6 +119,7 @@ func (c *Conn) endTurn() {
 
 // OnOpen implements poller.Session.
 func (c *Conn) OnOpen() {
+	defer c.recoverHandler()
 	c.mu.Lock()
 	c.enrolled = true
 	abandoned, cancelErr := c.closeSent, c.cancelErr
@@ -140,6 +141,7 @@ func (c *Conn) OnOpen() {
 // OnWake implements poller.Session: another goroutine queued output, or gave up a connection
 // still in Connecting.
 func (c *Conn) OnWake() {
+	defer c.recoverHandler()
 	c.mu.Lock()
 	givenUp, cancelErr := (!c.opened && c.state == Closing) || c.terminated, c.cancelErr
 	c.mu.Unlock()
@@ -152,7 +154,13 @@ func (c *Conn) OnWake() {
 }
 
 // OnTraffic implements poller.Session.
-func (c *Conn) OnTraffic(in []byte) int {
+func (c *Conn) OnTraffic(in []byte) (n int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.handlerPanicked(r)
+			n = len(in) // nothing more is read after a handler's panic
+		}
+	}()
 	if c.pending != nil {
 		return c.trafficAfterPreload(in)
 	}
@@ -195,6 +203,9 @@ func (c *Conn) traffic(in []byte) int {
 
 // OnClose implements poller.Session.
 func (c *Conn) OnClose(err error) {
+	// A panic of a close handler cannot end a connection that has ended: it is dropped, so that
+	// the loop and its other connections live on.
+	defer func() { _ = recover() }()
 	c.mu.Lock()
 	// The user gave the attempt up with WriteClose: no error to report (Cancel reports its own).
 	givenUp := c.closeSent && !c.opened && c.cancelErr == nil

@@ -31,6 +31,7 @@ func (c *Conn) armTimer() {
 
 // OnTimer implements poller.Session.
 func (c *Conn) OnTimer(now int64) {
+	defer c.recoverHandler()
 	switch {
 	case c.deadline.handshake != 0 && now >= c.deadline.handshake:
 		c.deadline.handshake = 0
