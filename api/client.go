@@ -139,10 +139,7 @@ func (c *Conn) setAddrs(remote, local net.Addr) { c.addr.Store(&addrs{remote, lo
 // Upgraded implements engine.Events: the server's 101 passed the checks.
 func (e *events) Upgraded(resp *codec.Response) {
 	c := (*Conn)(e)
-	c.header = make(http.Header, len(resp.Headers()))
-	for _, h := range resp.Headers() {
-		c.header.Add(string(h.Name), string(h.Value))
-	}
+	c.keepHeaders(resp.Headers())
 	c.protocol = string(resp.Protocol)
 }
 

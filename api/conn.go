@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +32,8 @@ type Conn struct {
 	h      atomic.Pointer[handlers] // nil: the server's set
 
 	path      string
-	header    http.Header
+	head      string                      // the handshake's header lines, "Name: value\n" each
+	header    atomic.Pointer[http.Header] // built from head on first use
 	protocols []string
 	protocol  string
 	addr      atomic.Pointer[addrs] // nil until a client connection is dialed
@@ -130,7 +132,39 @@ func (c *Conn) ReadyState() ReadyState { return ReadyState(c.ec.State()) }
 func (c *Conn) Path() string { return c.path }
 
 // Headers returns the request headers on the server, the response headers of the 101 on the client.
-func (c *Conn) Headers() http.Header { return c.header }
+//
+// The map is built on first use from the header lines the connection keeps (a map per idle
+// connection would cost several hundred bytes more); it is shared by every caller, so treat it
+// as read-only.
+func (c *Conn) Headers() http.Header {
+	if h := c.header.Load(); h != nil {
+		return *h
+	}
+	h := make(http.Header)
+	for line := range strings.Lines(c.head) {
+		name, value, _ := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
+		h.Add(name, value)
+	}
+	c.header.CompareAndSwap(nil, &h)
+	return *c.header.Load()
+}
+
+// keepHeaders records the handshake's header lines for Headers, in one allocation.
+func (c *Conn) keepHeaders(lines []codec.HeaderLine) {
+	n := 0
+	for _, l := range lines {
+		n += len(l.Name) + len(l.Value) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, l := range lines {
+		b.Write(l.Name)
+		b.WriteString(": ")
+		b.Write(l.Value)
+		b.WriteByte('\n')
+	}
+	c.head = b.String()
+}
 
 // Protocols returns the subprotocols the client offered, in its order.
 func (c *Conn) Protocols() []string { return c.protocols }

@@ -279,10 +279,7 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 // handshake decides on an upgrade request: subprotocol, then the user's hook.
 func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
 	c.path = string(req.Target)
-	c.header = make(http.Header, len(req.Headers()))
-	for _, h := range req.Headers() {
-		c.header.Add(string(h.Name), string(h.Value))
-	}
+	c.keepHeaders(req.Headers())
 	for p := range req.Protocols {
 		c.protocols = append(c.protocols, string(p))
 	}
