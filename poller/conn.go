@@ -110,7 +110,7 @@ func (c *Conn) SocketClosed() bool { return c.closed }
 func (c *Conn) Wake() {
 	if c.woken.CompareAndSwap(false, true) {
 		if c.st != nil {
-			c.st.wake()
+			c.st.wake(c)
 			return
 		}
 		c.loop.enqueueWake(c)

@@ -10,17 +10,12 @@ import (
 	"time"
 )
 
-// streamReadSize is how much a stream connection reads at a time.
-const streamReadSize = 16 << 10
-
 // stream runs a connection that cannot be enrolled into gnet (a *tls.Conn: gnet has no TLS) on a
-// goroutine of its own, reading, and a second one, writing what other goroutines queued. A mutex
-// stands for the loop: Session methods run under it, never two at once.
+// goroutine of its own, reading; what other goroutines queue is written by a short-lived goroutine
+// per batch of wakes. A mutex stands for the loop: Session methods run under it, never two at once.
 type stream struct {
 	nc     net.Conn
 	mu     sync.Mutex // the connection's "loop"
-	woken  chan struct{}
-	done   chan struct{}
 	timer  *time.Timer
 	closed bool // we closed nc ourselves: the read error that follows is no news
 }
@@ -31,7 +26,7 @@ type stream struct {
 func (p *Poller) Stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration) {
 	c := s.Transport()
 	c.session = s
-	c.st = &stream{nc: nc, woken: make(chan struct{}, 1), done: make(chan struct{})}
+	c.st = &stream{nc: nc}
 	p.live.Add(1)
 	go c.st.run(p, ctx, c, handshakeTimeout)
 }
@@ -48,24 +43,20 @@ func (st *stream) run(p *Poller, ctx context.Context, c *Conn, handshakeTimeout 
 	st.mu.Lock()
 	c.session.OnOpen()
 	st.mu.Unlock()
-	go st.runWakes(c)
 
-	buf := make([]byte, streamReadSize)
-	have := 0
+	var rb readBuffer
 	for {
-		if have == len(buf) { // the session keeps a head or frame it cannot consume yet: grow
-			buf = append(buf, make([]byte, len(buf))...)
-		}
-		n, err := st.nc.Read(buf[have:])
+		space := rb.space()
+		n, err := st.nc.Read(space)
 		st.mu.Lock()
 		if c.closed {
 			st.mu.Unlock()
+			rb.release()
 			return
 		}
 		if n > 0 {
-			have += n
-			used := c.session.OnTraffic(buf[:have])
-			have = copy(buf, buf[used:have])
+			rb.filled(n, space)
+			rb.consumed(c.session.OnTraffic(rb.bytes()))
 		}
 		if err != nil && !c.closed {
 			st.finish(c, err)
@@ -73,26 +64,68 @@ func (st *stream) run(p *Poller, ctx context.Context, c *Conn, handshakeTimeout 
 		closed := c.closed
 		st.mu.Unlock()
 		if closed {
+			rb.release()
 			return
 		}
 	}
 }
 
-// runWakes runs OnWake for every batch of Wake calls until the connection ends.
-func (st *stream) runWakes(c *Conn) {
-	for {
-		select {
-		case <-st.done:
-			return
-		case <-st.woken:
-		}
-		st.mu.Lock()
-		c.woken.Store(false)
-		if !c.closed {
-			c.session.OnWake()
-		}
-		st.mu.Unlock()
+// Read buffer sizes of a stream connection: an idle connection waits with the small one; a read
+// that fills it brings a large one from a pool, given back once a read leaves it nearly empty.
+const (
+	streamIdleRead = 1 << 10
+	streamBusyRead = 16 << 10
+)
+
+var busyReadBuffers = sync.Pool{New: func() any { b := make([]byte, streamBusyRead); return &b }}
+
+// readBuffer is a stream connection's read buffer: the bytes read and not consumed yet, at its
+// start, and the space after them.
+type readBuffer struct {
+	idle [streamIdleRead]byte
+	big  *[]byte // from busyReadBuffers, nil while idle
+	buf  []byte  // idle[:], *big, or a larger slice while the session keeps a long head
+	have int
+	full bool // the last read filled all the space it was given
+}
+
+// space returns where the next read goes.
+func (r *readBuffer) space() []byte {
+	if r.buf == nil {
+		r.buf = r.idle[:]
 	}
+	if r.have == 0 && r.full && r.big == nil { // more is coming: read it in large pieces
+		r.big = busyReadBuffers.Get().(*[]byte)
+		r.buf = *r.big
+	}
+	if r.have == len(r.buf) { // the session keeps bytes it cannot consume yet: grow
+		r.buf = append(r.buf[:r.have:r.have], make([]byte, len(r.buf))...)
+	}
+	return r.buf[r.have:]
+}
+
+// filled records a read of n bytes into space s.
+func (r *readBuffer) filled(n int, s []byte) { r.have += n; r.full = n == len(s) }
+
+func (r *readBuffer) bytes() []byte { return r.buf[:r.have] }
+
+// consumed drops the first n bytes, and goes back to the idle buffer once a read left no bytes
+// and did not fill its space.
+func (r *readBuffer) consumed(n int) {
+	r.have = copy(r.buf, r.buf[n:r.have])
+	if r.have == 0 && !r.full {
+		r.release()
+	}
+}
+
+// release gives the large buffer back to its pool and returns to the idle one. It is called
+// when no bytes are kept, or when the connection ends.
+func (r *readBuffer) release() {
+	if r.big != nil {
+		busyReadBuffers.Put(r.big)
+		r.big = nil
+	}
+	r.buf = r.idle[:]
 }
 
 // write writes b through; a failure closes the connection and reports it. st.mu is held.
@@ -104,11 +137,17 @@ func (st *stream) write(c *Conn, b []byte) error {
 	return nil
 }
 
-func (st *stream) wake() {
-	select {
-	case st.woken <- struct{}{}:
-	default:
-	}
+// wake runs OnWake on a goroutine of its own for as long as it takes, so that an idle connection
+// keeps no goroutine waiting for wakes. Conn.Wake coalesces calls until OnWake runs.
+func (st *stream) wake(c *Conn) {
+	go func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		c.woken.Store(false)
+		if !c.closed {
+			c.session.OnWake()
+		}
+	}()
 }
 
 // close closes the connection from a Session method: OnClose runs before it returns. st.mu is held.
@@ -124,7 +163,6 @@ func (st *stream) finish(c *Conn, err error) {
 	}
 	c.closed = true
 	st.nc.Close()
-	close(st.done)
 	if st.timer != nil {
 		st.timer.Stop()
 	}
