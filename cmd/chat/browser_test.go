@@ -18,11 +18,25 @@ import (
 // chromiumPath is Debian's chromium, which make browser-deps installs.
 const chromiumPath = "/usr/bin/chromium"
 
-// TestChatInChromium drives the real page in headless Chromium: testdata/chat_browser.js, run by
-// Node with playwright-core from WSLOOP_NODE_MODULES (make unit sets it; make browser-deps
-// installs chromium and playwright-core), opens the page in two browser contexts. alice and bob
-// join, alice says hello, bob closes his page.
-func TestChatInChromium(t *testing.T) {
+// chatBrowserRun is what testdata/chat_browser.js printed: the message texts each page showed at
+// each step, and the page's protocol and WebSocket URL.
+type chatBrowserRun struct {
+	AliceBeforeLeave []string
+	Alice            []string
+	Bob              []string
+	BobStatus        string
+	FormsAfterJoin   []bool
+	TextCleared      bool
+	PageProtocol     string
+	SocketURL        string
+}
+
+// runChatBrowser runs testdata/chat_browser.js on the page at url, with env added to its
+// environment, within 35 s: Node with playwright-core from WSLOOP_NODE_MODULES (make unit sets
+// it; make browser-deps installs chromium and playwright-core) drives headless Chromium. It skips
+// the test when WSLOOP_NODE_MODULES is not set.
+func runChatBrowser(t *testing.T, url string, env ...string) chatBrowserRun {
+	t.Helper()
 	mods := os.Getenv("WSLOOP_NODE_MODULES")
 	if mods == "" {
 		t.Skip("WSLOOP_NODE_MODULES is not set (make unit sets it)")
@@ -42,13 +56,10 @@ func TestChatInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	wstest.CheckLeaks(t)
-	srv, addr, log := startChat(t)
-
 	ctx, cancel := context.WithTimeout(t.Context(), 35*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, "http://"+addr+"/")
-	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "NO_COLOR=1")
+	cmd := exec.CommandContext(ctx, node, script, url)
+	cmd.Env = append(append(os.Environ(), "NODE_PATH="+mods, "NO_COLOR=1"), env...)
 	// Node and the Chromium it starts share a process group, killed whole on timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -61,20 +72,17 @@ func TestChatInChromium(t *testing.T) {
 			time.Since(start).Round(time.Millisecond), err, stdout.Bytes(), stderr.Bytes())
 	}
 	t.Logf("browser run took %v", time.Since(start).Round(time.Millisecond))
-
-	var got struct {
-		AliceBeforeLeave []string
-		Alice            []string
-		Bob              []string
-		BobStatus        string
-		FormsAfterJoin   []bool
-		TextCleared      bool
-	}
+	var got chatBrowserRun
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("script output %q: %v", stdout.Bytes(), err)
 	}
+	return got
+}
 
-	// What the pages showed.
+// expectChatPages fails unless the pages showed what the browser scenario must show: alice and
+// bob join, alice says hello, bob leaves.
+func expectChatPages(t *testing.T, got chatBrowserRun) {
+	t.Helper()
 	if want := []string{"alice entered", "bob entered", "[alice] hello"}; !slices.Equal(got.AliceBeforeLeave, want) {
 		t.Errorf("alice's page before bob left: %q, want %q", got.AliceBeforeLeave, want)
 	}
@@ -92,6 +100,20 @@ func TestChatInChromium(t *testing.T) {
 	}
 	if !got.TextCleared {
 		t.Error("the message field was not cleared after sending")
+	}
+}
+
+// TestChatInChromium drives the real page in headless Chromium: testdata/chat_browser.js opens the
+// page in two browser contexts. alice and bob join, alice says hello, bob closes his page.
+func TestChatInChromium(t *testing.T) {
+	wstest.CheckLeaks(t)
+	srv, addr, log := startChat(t)
+	got := runChatBrowser(t, "http://"+addr+"/")
+
+	// What the pages showed.
+	expectChatPages(t, got)
+	if got.PageProtocol != "http:" || got.SocketURL != "ws://"+addr+"/" {
+		t.Errorf("the page loaded over %q connected to %q, want ws://%s/", got.PageProtocol, got.SocketURL, addr)
 	}
 
 	// What the server broadcast, and to whom: alice is the one recipient of "alice entered"; when

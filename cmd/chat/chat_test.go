@@ -71,7 +71,7 @@ func (l *broadcastLog) all() []string {
 func startChat(t *testing.T) (*ws.Server, string, *broadcastLog) {
 	t.Helper()
 	log := &broadcastLog{}
-	srv := newChatServer(log.record)
+	srv := newChatServer(nil, log.record)
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestChatServesPage(t *testing.T) {
 	if string(body) != string(page) {
 		t.Fatalf("GET / answered %d bytes, not the embedded page (%d bytes)", len(body), len(page))
 	}
-	for _, s := range []string{`new WebSocket('ws://' + location.host + '/')`, `id="messages"`, `id="nickname"`, `id="text"`} {
+	for _, s := range []string{`new WebSocket(scheme + location.host + '/')`, `location.protocol === 'https:'`, `id="messages"`, `id="nickname"`, `id="text"`} {
 		if !strings.Contains(string(body), s) {
 			t.Errorf("the page lacks %s", s)
 		}

@@ -4,6 +4,7 @@
 // happens (by the client script), so the Go side sees every event, expected or not, in order.
 
 const crypto = require('crypto')
+const fs = require('fs')
 
 // pattern returns n pseudo-random bytes for seed: xorshift32, as interopPattern in interop_test.go.
 function pattern (n, seed) {
@@ -96,4 +97,18 @@ function run (scenarios) {
   })
 }
 
-module.exports = { pattern, sha256, out, Queue, TEXTS, SIZES, run }
+// TLS for the wss:// runs (interop_tls_test.go), chosen by the environment: a client trusts the
+// certificate authority in the PEM file INTEROP_TLS_CA (given as tls.connect's ca); a server
+// speaks TLS with the PEM files INTEROP_TLS_CERT and INTEROP_TLS_KEY. Unset, nothing changes.
+function tlsClientOptions () {
+  const ca = process.env.INTEROP_TLS_CA
+  return ca ? { ca: fs.readFileSync(ca) } : {}
+}
+
+function tlsServerOptions () {
+  const cert = process.env.INTEROP_TLS_CERT
+  if (!cert) return null
+  return { cert: fs.readFileSync(cert), key: fs.readFileSync(process.env.INTEROP_TLS_KEY) }
+}
+
+module.exports = { pattern, sha256, out, Queue, TEXTS, SIZES, run, tlsClientOptions, tlsServerOptions }

@@ -2,10 +2,11 @@
 // Interop client on nodejs-websocket 1.7.2: node nws_client.js SCENARIO ARGS... (see
 // interop_test.go). Every event of every connection is printed as a JSON line, in wire order; the
 // frames the client parses are watched by wrapping each connection's processFrame, so the close
-// frame that answers ours and the fragments of a binary message are seen too.
+// frame that answers ours and the fragments of a binary message are seen too. For wss:// URLs it
+// trusts the certificate authority in INTEROP_TLS_CA (common.js; nws gives options to tls.connect).
 
 const nws = require('nodejs-websocket')
-const { pattern, sha256, out, Queue, TEXTS, SIZES, run } = require('./common')
+const { pattern, sha256, out, Queue, TEXTS, SIZES, run, tlsClientOptions } = require('./common')
 
 nws.setMaxBufferLength(16 << 20) // the 4 MiB echo arrives in one frame
 
@@ -25,7 +26,7 @@ function connect (url, options) {
     }
   }
   const emit = ev => fill(reserve(), ev)
-  const conn = nws.connect(url, options || {})
+  const conn = nws.connect(url, Object.assign(tlsClientOptions(), options))
   // The binary message being received: its frames ("op/length", F for fin), control frames between
   // its fragments included, and the place of its event.
   let msg = null

@@ -1,7 +1,9 @@
 'use strict'
 // Interop server on nodejs-websocket 1.7.2, the peer of our client: node nws_server.js [PROTOCOLS]
 // (see interop_client_test.go). PROTOCOLS is a comma-separated list given as validProtocols (the
-// first protocol of the client's list found there is picked); without it the server has none.
+// first protocol of the client's list found there is picked); without it the server has none. With
+// INTEROP_TLS_CERT and INTEROP_TLS_KEY set (common.js) it is a secure server (secure: true, wss://),
+// and prints {"ev":"tls-error","message":CODE} for a connection whose TLS handshake failed.
 //
 // It prints {"ev":"listening","port":N} once listening, then one JSON line per event it sees, in
 // order: the frames it parses are watched by wrapping each connection's processFrame, so the close
@@ -18,7 +20,7 @@
 // prints the request headers.
 
 const nws = require('nodejs-websocket')
-const { pattern, sha256, out } = require('./common')
+const { pattern, sha256, out, tlsServerOptions } = require('./common')
 
 nws.setMaxBufferLength(16 << 20) // our 1 MiB and 4 MiB messages arrive in one frame each
 nws.setBinaryFragmentation(20000)
@@ -28,7 +30,9 @@ const STREAM = pattern(200000, 99) // the Go test expects the same
 
 let open = 0 // TCP sockets not closed yet
 
-const server = nws.createServer(valid.length ? { validProtocols: valid } : {}, conn => {
+const tls = tlsServerOptions()
+const options = Object.assign(tls ? { secure: true } : {}, tls, valid.length ? { validProtocols: valid } : {})
+const server = nws.createServer(options, conn => {
   const path = conn.path
   out({ ev: 'connection', path, protocol: conn.protocol || '', protocols: conn.protocols.join(',') })
   if (path === '/headers') {
@@ -97,6 +101,7 @@ server.socket.on('connection', socket => {
   open++
   socket.on('close', () => { open-- })
 })
+server.socket.on('tlsClientError', err => out({ ev: 'tls-error', message: err.code || err.message }))
 server.on('error', err => out({ ev: 'fatal', message: 'server error: ' + err.message }))
 
 server.listen(0, '127.0.0.1', () => out({ ev: 'listening', port: server.socket.address().port }))

@@ -1,14 +1,15 @@
 'use strict'
 // Interop client on Node's ws (8.x): node ws_client.js SCENARIO ARGS... (see interop_test.go).
-// Every event of every connection is printed as a JSON line as it happens.
+// Every event of every connection is printed as a JSON line as it happens. For wss:// URLs it
+// trusts the certificate authority in INTEROP_TLS_CA (common.js).
 
 const WebSocket = require('ws')
-const { pattern, sha256, out, Queue, TEXTS, SIZES, run } = require('./common')
+const { pattern, sha256, out, Queue, TEXTS, SIZES, run, tlsClientOptions } = require('./common')
 
 function connect (url, protocols, options) {
   const q = new Queue()
   const emit = ev => { out(ev); q.push(ev) }
-  const ws = new WebSocket(url, protocols, options)
+  const ws = new WebSocket(url, protocols, Object.assign(tlsClientOptions(), options))
   ws.on('open', () => emit({ ev: 'open', protocol: ws.protocol, extensions: ws.extensions }))
   ws.on('message', (data, isBinary) => {
     if (isBinary) emit({ ev: 'binary', len: data.length, sha256: sha256(data) })

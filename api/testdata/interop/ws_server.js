@@ -1,7 +1,9 @@
 'use strict'
 // Interop server on Node's ws (8.x), the peer of our client: node ws_server.js [PROTOCOLS] (see
 // interop_client_test.go). PROTOCOLS is a comma-separated list the server supports: handleProtocols
-// picks the first protocol of the client's list found there, none when nothing matches.
+// picks the first protocol of the client's list found there, none when nothing matches. With
+// INTEROP_TLS_CERT and INTEROP_TLS_KEY set (common.js) it is an https server (wss://), and prints
+// {"ev":"tls-error","message":CODE} for a connection whose TLS handshake failed.
 //
 // It prints {"ev":"listening","port":N} once listening, then one JSON line per event it sees, in
 // order. It runs until its stdin ends, then waits for every connection to be gone, prints
@@ -16,8 +18,9 @@
 // handshake of /reject is refused with 401 by verifyClient; /headers prints the request headers.
 
 const http = require('http')
+const https = require('https')
 const WebSocket = require('ws')
-const { pattern, sha256, out } = require('./common')
+const { pattern, sha256, out, tlsServerOptions } = require('./common')
 
 const valid = (process.argv[2] || '').split(',').filter(Boolean)
 
@@ -56,7 +59,10 @@ function headerLines (raw) {
   return lines.join('\n')
 }
 
-const server = http.createServer((req, res) => { res.writeHead(404); res.end() })
+const notFound = (req, res) => { res.writeHead(404); res.end() }
+const tls = tlsServerOptions()
+const server = tls ? https.createServer(tls, notFound) : http.createServer(notFound)
+server.on('tlsClientError', err => out({ ev: 'tls-error', message: err.code || err.message }))
 server.on('connection', socket => {
   opened()
   socket.on('close', ended)

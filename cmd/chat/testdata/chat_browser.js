@@ -4,14 +4,19 @@
 //
 // alice and bob join in two browser contexts, alice says hello, bob leaves (his page closes).
 // Every wait is bounded. On success it prints one JSON object on stdout: the message texts each
-// page showed at each step. On failure it prints the error and both pages' messages on stderr and
-// exits 1.
+// page showed at each step, and the page's protocol and WebSocket URL. On failure it prints the
+// error and both pages' messages on stderr and exits 1.
+//
+// For an https:// page with a test certificate, CHAT_CERT_SPKI holds the base64 SHA-256 of the
+// certificate's public key (SubjectPublicKeyInfo): Chromium accepts that key alone
+// (--ignore-certificate-errors-spki-list), for the page and its wss:// connection alike.
 'use strict';
 const { chromium } = require('playwright-core');
 
 const url = process.argv[2];
 const screenshot = process.argv[3] || '';
 const timeout = 5000; // every single wait
+const spki = process.env.CHAT_CERT_SPKI || '';
 
 async function messages(page) {
   return page.$$eval('#messages > div', divs => divs.map(d => d.textContent));
@@ -38,7 +43,8 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(spki ? ['--ignore-certificate-errors-spki-list=' + spki] : [])],
     timeout: 15000,
   });
   const out = {};
@@ -58,6 +64,8 @@ async function main() {
     // After joining, the nickname form is gone and the message form is shown.
     out.formsAfterJoin = [await alice.page.isVisible('#join'), await alice.page.isVisible('#send')];
     out.textCleared = (await alice.page.inputValue('#text')) === '';
+    out.pageProtocol = await alice.page.evaluate(() => location.protocol);
+    out.socketURL = await alice.page.evaluate(() => socket.url); // the page's top-level let
 
     await bob.context.close();
     bob = null;
