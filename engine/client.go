@@ -9,18 +9,18 @@ import (
 // is enrolled (its Key is filled here). It fails when req cannot be written (a bad header, say),
 // before anything is dialed. Call it before enrolling.
 func (c *Conn) SetRequest(req codec.ClientRequest) error {
-	hs := handshakes.Get().(*handshake)
+	hs := clientHandshakes.Get().(*clientHandshake)
 	hs.key = codec.NewKey(hs.key[:0])
 	req.Key = hs.key
-	hs.client = req
+	hs.req = req
 	hs.resp.MaxHeadSize = c.cfg.maxHead()
 	var err error
 	if hs.request, err = req.Append(hs.request[:0]); err != nil {
 		hs.reset()
-		handshakes.Put(hs)
+		clientHandshakes.Put(hs)
 		return err
 	}
-	c.hs = hs
+	c.client = hs
 	return nil
 }
 
@@ -43,7 +43,7 @@ func (c *Conn) Enrollable() bool {
 func (c *Conn) sendRequest() {
 	c.mu.Lock()
 	c.out = c.outBuffer()
-	c.out.B = append(c.out.B, c.hs.request...)
+	c.out.B = append(c.out.B, c.client.request...)
 	c.inTurn = true
 	c.mu.Unlock()
 	c.endTurn()
@@ -55,7 +55,7 @@ func (c *Conn) readResponse(in []byte) int {
 	if c.closing.stopRead {
 		return len(in)
 	}
-	n, err := c.hs.resp.Parse(in, &c.hs.client)
+	n, err := c.client.resp.Parse(in, &c.client.req)
 	if err != nil {
 		c.abort(err)
 		return len(in)
@@ -63,7 +63,7 @@ func (c *Conn) readResponse(in []byte) int {
 	if n == 0 {
 		return 0
 	}
-	c.ev.Upgraded(&c.hs.resp)
+	c.ev.Upgraded(&c.client.resp)
 	c.setState(Open)
 	c.releaseHandshake()
 	c.opened = true

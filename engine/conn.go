@@ -62,7 +62,8 @@ type Conn struct {
 	retired  []*bufpool.Buffer // assembled messages whose bytes wait in lent output
 	iov      [][]byte          // scratch for writing lent output
 	spare    []lentSeg         // the lent pieces' second slice, while the first is written
-	hs       *handshake
+	req      *codec.Request    // the server's handshake in progress, pooled
+	client   *clientHandshake  // the client's handshake in progress, pooled
 	rd       reader
 	closing  closing
 	opened   bool

@@ -9,34 +9,40 @@ import (
 	"github.com/wsloop/wsloop/codec"
 )
 
-// handshake is what a connection holds only while its opening handshake is in progress. It is
-// pooled, so an open connection carries none of it.
-type handshake struct {
-	req codec.Request // server side: the client's request
+// The state a connection holds only while its opening handshake is in progress is pooled, so an
+// open connection carries none of it; each side has a pool of its own, since a parsed request or
+// response is a few KiB (a fixed array of header lines).
+var (
+	requests         = sync.Pool{New: func() any { return new(codec.Request) }}
+	clientHandshakes = sync.Pool{New: func() any { return new(clientHandshake) }}
+)
 
-	// Client side.
-	client  codec.ClientRequest
+// clientHandshake is a client's handshake state: the request it wrote and the response parser.
+type clientHandshake struct {
+	req     codec.ClientRequest
 	key     []byte
 	request []byte // the upgrade request, written
 	resp    codec.Response
 }
 
 // reset clears hs for its next use, keeping its buffers.
-func (hs *handshake) reset() {
-	hs.req.Reset()
-	hs.client = codec.ClientRequest{}
+func (hs *clientHandshake) reset() {
+	hs.req = codec.ClientRequest{}
 	hs.key = hs.key[:0]
 	hs.request = hs.request[:0]
 	hs.resp.Reset()
 }
 
-var handshakes = sync.Pool{New: func() any { return new(handshake) }}
-
 func (c *Conn) releaseHandshake() {
-	if c.hs != nil {
-		c.hs.reset()
-		handshakes.Put(c.hs)
-		c.hs = nil
+	if c.req != nil {
+		c.req.Reset()
+		requests.Put(c.req)
+		c.req = nil
+	}
+	if c.client != nil {
+		c.client.reset()
+		clientHandshakes.Put(c.client)
+		c.client = nil
 	}
 }
 
@@ -46,11 +52,11 @@ func (c *Conn) readRequest(in []byte) int {
 	if c.closing.stopRead {
 		return len(in)
 	}
-	if c.hs == nil {
-		c.hs = handshakes.Get().(*handshake)
-		c.hs.req.MaxHeadSize = c.cfg.maxHead()
+	if c.req == nil {
+		c.req = requests.Get().(*codec.Request)
+		c.req.MaxHeadSize = c.cfg.maxHead()
 	}
-	req := &c.hs.req
+	req := c.req
 	n, err := req.Parse(in)
 	if errors.Is(err, codec.ErrNotUpgrade) {
 		body, complete, bodyErr := requestBody(req, in[n:])
