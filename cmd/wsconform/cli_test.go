@@ -28,6 +28,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"server", "http://example.com/"}, 2, "scheme must be ws or wss"},
 		{[]string{"server", "-cases", "99.9", "ws://127.0.0.1:1/"}, 2, "no case matches"},
 		{[]string{"client", "extra"}, 2, "usage: wsconform client"},
+		{[]string{"server", "-insecure", "ws://127.0.0.1:1/"}, 2, "apply to wss:// URLs only"},
+		{[]string{"server", "-ca", "testdata/expected-echo.json", "wss://127.0.0.1:1/"}, 2, "no PEM certificate"},
+		{[]string{"server", "-ca", "testdata/missing.pem", "wss://127.0.0.1:1/"}, 2, "no such file"},
+		{[]string{"client", "-tls-cert", "cert.pem"}, 2, "-tls-cert and -tls-key go together"},
+		{[]string{"client", "-tls-cert", "testdata/missing.pem", "-tls-key", "testdata/missing.pem"}, 2, "no such file"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(tc.args, &out, &errOut)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -46,6 +48,7 @@ type clientSuite struct {
 	agents  []string
 	lastKey string
 	updated chan string // an agent asked for its report
+	tlsErr  string      // the last failed TLS handshake, for the cases never run
 	wg      sync.WaitGroup
 }
 
@@ -77,6 +80,20 @@ func (cs *clientSuite) serve(ln net.Listener) {
 }
 
 func (cs *clientSuite) handle(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), cs.cfg.timeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			cs.mu.Lock()
+			cs.tlsErr = err.Error()
+			cs.mu.Unlock()
+			if cs.log != nil {
+				fmt.Fprintf(cs.log, "TLS handshake with %s failed: %v\n", nc.RemoteAddr(), err)
+			}
+			return
+		}
+	}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	h, err := readHead(nc, br, cs.cfg.timeout)
 	if err != nil {
@@ -143,7 +160,11 @@ func (cs *clientSuite) results(agent string) []*caseRun {
 		if runs != nil && runs[i] != nil {
 			out[i] = runs[i]
 		} else {
-			out[i] = &caseRun{c, result{Outcome: Failed, Reason: "the client never ran this case", Expected: "a /runCase connection"}}
+			r := result{Outcome: Failed, Reason: "the client never ran this case", Expected: "a /runCase connection"}
+			if cs.tlsErr != "" {
+				r.Reason += " (the last TLS handshake that failed: " + cs.tlsErr + ")"
+			}
+			out[i] = &caseRun{c, r}
 		}
 	}
 	return out

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -154,9 +156,11 @@ func runServerCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsconform server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := commonFlags(fs)
-	insecure := fs.Bool("insecure", false, "wss: do not check the server's certificate")
+	insecure := fs.Bool("insecure", false, "wss: do not verify the server's certificate")
+	caFile := fs.String("ca", "", "wss: trust the certificate authorities in the PEM `FILE` (instead of the system's)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: wsconform server [flags] ws://host:port/path\n\nTests an echo server: every text message must come back as text, every binary one as binary.\n\n")
+		fmt.Fprint(stderr, "usage: wsconform server [flags] ws://host:port/path\n\nTests an echo server: every text message must come back as text, every binary one as binary.\n"+
+			"A wss:// URL tests it over TLS (-ca, -insecure).\n\n")
 		fs.PrintDefaults()
 	}
 	pos, ok := parseInterspersed(fs, args)
@@ -173,7 +177,17 @@ func runServerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wsconform:", err)
 		return 2
 	}
+	if !t.tls && (*insecure || *caFile != "") {
+		fmt.Fprintln(stderr, "wsconform: -ca and -insecure apply to wss:// URLs only")
+		return 2
+	}
 	t.insecure = *insecure
+	if *caFile != "" {
+		if t.roots, err = loadRoots(*caFile); err != nil {
+			fmt.Fprintln(stderr, "wsconform:", err)
+			return 2
+		}
+	}
 	cases, err := selectCases(modeCases("server", o.cfg), o.cases, o.exclude)
 	if err != nil {
 		fmt.Fprintln(stderr, "wsconform:", err)
@@ -223,11 +237,14 @@ func runClientCmd(args []string, stdout, stderr io.Writer) int {
 	o := commonFlags(fs)
 	listen := fs.String("listen", "127.0.0.1:9001", "`host:port` to listen on (port 0 picks one)")
 	wait := fs.Duration("wait", 15*time.Minute, "give up when no client has asked for /updateReports by then")
+	certFile := fs.String("tls-cert", "", "serve wss:// with the PEM certificate chain in `FILE` (with -tls-key)")
+	keyFile := fs.String("tls-key", "", "the PEM private key of -tls-cert, in `FILE`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: wsconform client -listen host:port [flags]\n\n"+
 			"Serves Autobahn's testee protocol: the client under test gets the count from /getCaseCount,\n"+
 			"runs /runCase?case=N&agent=NAME for N = 1..count, echoing every message, then asks for\n"+
-			"/updateReports?agent=NAME; the tool then reports on NAME and exits.\n\n")
+			"/updateReports?agent=NAME; the tool then reports on NAME and exits. With -tls-cert and\n"+
+			"-tls-key it serves wss:// instead, to test the client over TLS.\n\n")
 		fs.PrintDefaults()
 	}
 	pos, ok := parseInterspersed(fs, args)
@@ -243,12 +260,30 @@ func runClientCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wsconform:", err)
 		return 2
 	}
+	if (*certFile == "") != (*keyFile == "") {
+		fmt.Fprintln(stderr, "wsconform: -tls-cert and -tls-key go together")
+		return 2
+	}
+	var tlsConfig *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "wsconform:", err)
+			return 2
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "wsconform:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "listening on %s: %d cases\n", ln.Addr(), len(cases))
+	over := ""
+	if tlsConfig != nil {
+		ln = tlsListener(ln, tlsConfig)
+		over = fmt.Sprintf(" over TLS (wss://%s)", ln.Addr())
+	}
+	fmt.Fprintf(stdout, "listening on %s: %d cases%s\n", ln.Addr(), len(cases), over)
 	var progress io.Writer
 	if !o.quiet {
 		progress = stdout
@@ -257,8 +292,9 @@ func runClientCmd(args []string, stdout, stderr io.Writer) int {
 	return o.finish(rep, stdout, stderr)
 }
 
-// runClientSuite serves cases on ln until a client asks for its report or wait passes, then closes
-// ln and reports on that client (agent, when set, names the report; else the client's own name).
+// runClientSuite serves cases on ln until a client asks for its report, wait passes or ln is
+// closed, then closes ln and reports on that client (agent, when set, names the report; else the
+// client's own name; with no report asked for, the first client seen).
 func runClientSuite(ln net.Listener, cfg *config, cases []*Case, wait time.Duration, agent string, progress io.Writer) *Report {
 	start := time.Now()
 	cs := newClientSuite(cfg, cases, progress)
@@ -270,17 +306,18 @@ func runClientSuite(ln net.Listener, cfg *config, cases []*Case, wait time.Durat
 	name := ""
 	select {
 	case name = <-cs.updated:
+	case <-served: // someone else closed ln: report on what ran
 	case <-time.After(wait):
-		cs.mu.Lock()
-		if len(cs.agents) > 0 {
-			name = cs.agents[0]
-		}
-		cs.mu.Unlock()
 	}
 	ln.Close()
 	<-served
 	if name == "" {
+		cs.mu.Lock()
 		name = "client"
+		if len(cs.agents) > 0 {
+			name = cs.agents[0]
+		}
+		cs.mu.Unlock()
 	}
 	if agent == "" {
 		agent = name
@@ -319,4 +356,25 @@ func (o *options) finish(rep *Report, stdout, stderr io.Writer) int {
 		status = 1
 	}
 	return status
+}
+
+// loadRoots reads the PEM certificates of the authorities -ca trusts.
+func loadRoots(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("-ca %s: no PEM certificate in the file", file)
+	}
+	return roots, nil
+}
+
+// tlsListener serves TLS on ln with cfg (HTTP/1.1 only: the testee protocol is WebSocket over
+// HTTP/1.1).
+func tlsListener(ln net.Listener, cfg *tls.Config) net.Listener {
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{"http/1.1"}
+	return tls.NewListener(ln, cfg)
 }
