@@ -53,9 +53,11 @@ vet:
 unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 
-# Benchmarks of the main module (codec, bufpool, api); bench/ compares peers.
+# Benchmarks of the main module (codec, bufpool, api, cmd/echo), then bench/'s comparison with
+# the peers, which regenerates the benchmark part of bench/RESULTS.md (about 12 minutes).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) -C bench results
 
 # Every fuzz target for FUZZTIME each. Inputs that find a bug land in testdata/fuzz and stay.
 fuzz:
