@@ -99,15 +99,10 @@ func (r *Request) Parse(buf []byte) (n int, err error) {
 	return end, r.parseHead(buf[r.scan.start:end])
 }
 
-// methodStart reports whether buf, past any empty lines before the request line, can begin a
-// request line: a method is a token.
+// methodStart reports whether buf can begin a request: with a method, which is a token, or with
+// the line ends of empty lines, which the head scanner judges.
 func methodStart(buf []byte) bool {
-	for _, c := range buf {
-		if c != '\r' && c != '\n' {
-			return tokenTable[c]
-		}
-	}
-	return true
+	return len(buf) == 0 || buf[0] == '\r' || buf[0] == '\n' || tokenTable[buf[0]]
 }
 
 // Headers returns the header lines in the order received.
