@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -227,158 +228,32 @@ func interopBinaryLine(data []byte) string {
 	return fmt.Sprintf("binary %d %s <nil>", len(data), interopSHA(data))
 }
 
-// Server side of the data scenario: text and binary echo (binary read as an InStream), and two
-// commands: "cmd:stream" answers with a 200000-byte message sent through BeginBinary in 10000-byte
-// writes with a 16 KiB fragmentation (ten 20000-byte fragments and an empty final one) and a ping
-// "mid-stream" after the fifth fragment; "cmd:ping:HEX" sends a ping with those bytes. Every pong
-// is reported back as the text "pong HEX".
-func startInteropDataServer(t *testing.T) (*interopLog, string) {
-	log := newInteropLog()
-	opts := &ServerOptions{MaxBufferLength: 8 << 20, BinaryFragmentation: 16 << 10}
-	s, addr := startServer(t, opts, func(c *Conn) { log.add(c, "connection protocol=%q", c.Protocol()) })
-	s.OnText(func(c *Conn, text string) {
-		log.add(c, "text %q", text)
-		switch {
-		case text == "cmd:stream":
-			out, err := c.BeginBinary()
-			if err != nil {
-				log.add(c, "BeginBinary: %v", err)
-				return
-			}
-			data := interopPattern(200000, 99)
-			for off := 0; off < len(data); off += 10000 {
-				if _, err := out.Write(data[off : off+10000]); err != nil {
-					log.add(c, "OutStream.Write: %v", err)
-					return
-				}
-				if off == 90000 {
-					if err := c.SendPing([]byte("mid-stream")); err != nil {
-						log.add(c, "SendPing: %v", err)
-					}
-				}
-			}
-			if err := out.Close(); err != nil {
-				log.add(c, "OutStream.Close: %v", err)
-			}
-		case strings.HasPrefix(text, "cmd:ping:"):
-			p, err := hex.DecodeString(strings.TrimPrefix(text, "cmd:ping:"))
-			if err == nil {
-				err = c.SendPing(p)
-			}
-			if err != nil {
-				log.add(c, "SendPing: %v", err)
-			}
-		default:
-			if err := c.SendText(text, nil); err != nil {
-				log.add(c, "SendText: %v", err)
-			}
-		}
-	})
-	s.OnBinary(func(c *Conn, in *InStream) {
-		var data []byte
-		chunks := 0
-		in.OnData(func(p []byte) { chunks++; data = append(data, p...) })
-		in.OnEnd(func(err error) {
-			log.add(c, "binary %d %s %v", len(data), interopSHA(data), err)
-			log.addChunks(c, chunks)
-			if err == nil {
-				if err := c.SendBinary(data, nil); err != nil {
-					log.add(c, "SendBinary: %v", err)
-				}
-			}
-		})
-	})
-	s.OnPong(func(c *Conn, p []byte) {
-		log.add(c, "pong %x", p)
-		if err := c.SendText(fmt.Sprintf("pong %x", p), nil); err != nil {
-			log.add(c, "SendText: %v", err)
-		}
-	})
-	s.OnConnError(func(c *Conn, err error) { log.add(c, "error %v", err) })
-	s.OnConnClose(func(c *Conn, code int, reason string) { log.add(c, "close %d %q", code, reason) })
-	return log, addr
-}
-
 // TestInteropData: texts (multi-byte UTF-8 too), binaries of 0 B to 4 MiB byte for byte,
 // fragmented messages from the client arriving whole (a ping between fragments answered at
 // once), a BeginBinary stream arriving whole at the client (a ping between its fragments), pings
 // both ways, and a close from the client with 4001 'bye'.
-func TestInteropData(t *testing.T) {
+func TestInteropData(t *testing.T) { runInteropData(t, false) }
+
+// runInteropData runs the data scenario between Node's clients and our server, over wss:// when
+// secure.
+func runInteropData(t *testing.T, secure bool) {
 	for _, cl := range interopClients {
 		t.Run(cl.name, func(t *testing.T) {
 			wstest.CheckLeaks(t)
 			nodeModules(t)
-			log, addr := startInteropDataServer(t)
-			got := runNode(t, cl.script, "data", "ws://"+addr+"/data")
+			var cfg *tls.Config
+			url, connLine := "ws://", `connection protocol=""`
+			if secure {
+				certs := newInteropCerts(t)
+				certs.nodeTrusts(t)
+				cfg, url, connLine = certs.server, "wss://", connLine+" TLS 1.3"
+			}
+			log, addr := startInteropDataServerTLS(t, cfg)
+			got := runNode(t, cl.script, "data", url+addr+"/data")
 
-			want := []nodeEvent{{Ev: "open"}}
-			server := []string{`connection protocol=""`}
-			for _, s := range interopTexts {
-				want = append(want, nodeEvent{Ev: "text", Text: s})
-				server = append(server, fmt.Sprintf("text %q", s))
-			}
-			for _, n := range interopSizes {
-				p := interopPattern(n, uint32(n))
-				wire := ""
-				if cl.name == "nws" {
-					wire = fmt.Sprintf("2/%dF", n)
-				}
-				want = append(want, nodeBinary(p, wire))
-				server = append(server, interopBinaryLine(p))
-			}
-			var fragmented []byte
-			var minChunks int
-			midMessage := nodeEvent{Ev: "pong", Hex: hex.EncodeToString([]byte("mid-message"))}
-			if cl.name == "ws" {
-				text := "fragmented: € and 😀 end"
-				want = append(want, nodeEvent{Ev: "text", Text: text})
-				server = append(server, fmt.Sprintf("text %q", text))
-				fragmented, minChunks = interopPattern(300000, 7), 4 // six fragments, two empty
-				want = append(want, midMessage, nodeBinary(fragmented, ""))
-			} else {
-				fragmented, minChunks = interopPattern(60000, 7), 40 // forty 1500-byte fragments, an empty one
-				want = append(want, midMessage, nodeBinary(fragmented, "2/60000F"))
-			}
-			server = append(server, interopBinaryLine(fragmented))
-
-			midStream := hex.EncodeToString([]byte("mid-stream"))
-			if cl.name == "ws" {
-				want = append(want, nodeEvent{Ev: "ping", Hex: midStream},
-					nodeBinary(interopPattern(200000, 99), ""))
-			} else {
-				wire := "2/20000" + strings.Repeat(" 0/20000", 4) + " 9/10" + strings.Repeat(" 0/20000", 5) + " 0/0F"
-				want = append(want, nodeBinary(interopPattern(200000, 99), wire))
-			}
-			want = append(want, nodeEvent{Ev: "text", Text: "pong " + midStream})
-			server = append(server, `text "cmd:stream"`, "pong "+midStream)
-
-			serverPing := "00ff80737276" // not UTF-8: ws must answer it byte for byte
-			if cl.name == "nws" {
-				serverPing = hex.EncodeToString([]byte("srv ping ✓\x00"))
-				want = append(want, nodeEvent{Ev: "text", Text: "pong " + serverPing})
-			} else {
-				want = append(want, nodeEvent{Ev: "ping", Hex: serverPing}, nodeEvent{Ev: "text", Text: "pong " + serverPing})
-			}
-			server = append(server, fmt.Sprintf("text %q", "cmd:ping:"+serverPing), "pong "+serverPing)
-
-			if cl.name == "ws" {
-				for _, p := range [][]byte{{0xde, 0xad, 0xbe, 0xef, 0, 0xff}, {}, interopPattern(125, 125)} {
-					want = append(want, nodeEvent{Ev: "pong", Hex: hex.EncodeToString(p)})
-				}
-				want = append(want, nodeEvent{Ev: "close", Code: 4001, Reason: "bye"})
-			} else {
-				for _, p := range []string{"Knock knock", "", strings.Repeat("é", 62) + "!"} {
-					want = append(want, nodeEvent{Ev: "pong", Hex: hex.EncodeToString([]byte(p))})
-				}
-				want = append(want,
-					nodeEvent{Ev: "close", Code: 4001, Reason: "bye"}, // nws reports its own close at once
-					nodeEvent{Ev: "close-frame", Hex: "0fa1627965"},   // the echo: 4001 "bye"
-					nodeEvent{Ev: "socket-close"})
-			}
-			server = append(server, `close 4001 "bye"`)
-
+			want, server, minChunks := interopDataWant(cl.name)
 			expectNodeEvents(t, cl.name, got, want)
-			log.expect(t, "/data", server...)
+			log.expect(t, "/data", append([]string{connLine}, server...)...)
 			chunks := log.chunksOf("/data")
 			if len(chunks) != len(interopSizes)+1 {
 				t.Fatalf("chunk counts %v: want one per binary message", chunks)

@@ -83,13 +83,21 @@ func tlsName(c *Conn) string {
 	return tls.VersionName(st.Version)
 }
 
-// startInteropDataServerTLS is startInteropDataServer (interop_test.go) on a secure server; the
-// connection line also names the TLS version the connection negotiated.
+// startInteropDataServerTLS starts the server side of the data scenario, a secure one when cfg
+// is not nil (its connection line then names the TLS version negotiated): text and binary echo
+// (binary read as an InStream), and two commands: "cmd:stream" answers with a 200000-byte message
+// sent through BeginBinary in 10000-byte writes with a 16 KiB fragmentation (ten 20000-byte
+// fragments and an empty final one) and a ping "mid-stream" after the fifth fragment;
+// "cmd:ping:HEX" sends a ping with those bytes. Every pong is reported back as "pong HEX".
 func startInteropDataServerTLS(t *testing.T, cfg *tls.Config) (*interopLog, string) {
 	log := newInteropLog()
 	opts := &ServerOptions{MaxBufferLength: 8 << 20, BinaryFragmentation: 16 << 10, TLSConfig: cfg}
 	s, addr := startServer(t, opts, func(c *Conn) {
-		log.add(c, "connection protocol=%q %s", c.Protocol(), tlsName(c))
+		if _, secure := c.TLS(); secure {
+			log.add(c, "connection protocol=%q %s", c.Protocol(), tlsName(c))
+		} else {
+			log.add(c, "connection protocol=%q", c.Protocol())
+		}
 	})
 	s.OnText(func(c *Conn, text string) {
 		log.add(c, "text %q", text)
@@ -226,29 +234,7 @@ func interopDataWant(name string) (client []nodeEvent, server []string, minChunk
 // TestInteropTLSData is TestInteropData over wss://: texts, binaries of 0 B to 4 MiB, fragmented
 // messages both ways, pings both ways and a close with 4001 'bye' from the client, between Node's
 // clients and our secure server. The server sees each connection negotiate TLS 1.3.
-func TestInteropTLSData(t *testing.T) {
-	for _, cl := range interopClients {
-		t.Run(cl.name, func(t *testing.T) {
-			wstest.CheckLeaks(t)
-			nodeModules(t)
-			certs := newInteropCerts(t)
-			certs.nodeTrusts(t)
-			log, addr := startInteropDataServerTLS(t, certs.server)
-			got := runNode(t, cl.script, "data", "wss://"+addr+"/data")
-
-			want, server, minChunks := interopDataWant(cl.name)
-			expectNodeEvents(t, cl.name, got, want)
-			log.expect(t, "/data", append([]string{`connection protocol="" TLS 1.3`}, server...)...)
-			chunks := log.chunksOf("/data")
-			if len(chunks) != len(interopSizes)+1 {
-				t.Fatalf("chunk counts %v: want one per binary message", chunks)
-			}
-			if c := chunks[len(interopSizes)]; c < minChunks {
-				t.Errorf("the fragmented message came in %d chunks, want at least %d", c, minChunks)
-			}
-		})
-	}
-}
+func TestInteropTLSData(t *testing.T) { runInteropData(t, true) }
 
 // TestInteropTLSServerClose is TestInteropServerClose over wss://: our secure server sends a text
 // then closes with 4002 'go away', with no code, and with 4003 and a reason cut to 122 bytes; Node's
