@@ -326,14 +326,24 @@ func TestInteropHandshake(t *testing.T) {
 // code, and with 4003 and a 140-byte reason of two-byte characters (cut to 122 bytes, at a
 // character boundary); the client sees the text, then the close with that code (1005 for none)
 // and reason, and echoes it.
-func TestInteropServerClose(t *testing.T) {
+func TestInteropServerClose(t *testing.T) { runInteropServerClose(t, false) }
+
+// runInteropServerClose runs the server-close scenario with Node's clients, over wss:// when
+// secure.
+func runInteropServerClose(t *testing.T, secure bool) {
 	for _, cl := range interopClients {
 		t.Run(cl.name, func(t *testing.T) {
 			wstest.CheckLeaks(t)
 			nodeModules(t)
+			opts, url, connLine := &ServerOptions{}, "ws://", "connection"
+			if secure {
+				certs := newInteropCerts(t)
+				certs.nodeTrusts(t)
+				opts.TLSConfig, url, connLine = certs.server, "wss://", "connection TLS 1.3"
+			}
 			log := newInteropLog()
-			s, addr := startServer(t, nil, func(c *Conn) {
-				log.add(c, "connection")
+			s, addr := startServer(t, opts, func(c *Conn) {
+				log.add(c, "%s", connLine)
 				if err := c.SendText("last words", nil); err != nil {
 					log.add(c, "SendText: %v", err)
 				}
@@ -350,7 +360,7 @@ func TestInteropServerClose(t *testing.T) {
 			})
 			s.OnConnError(func(c *Conn, err error) { log.add(c, "error %v", err) })
 			s.OnConnClose(func(c *Conn, code int, reason string) { log.add(c, "close %d %q", code, reason) })
-			got := runNode(t, cl.script, "close", "ws://"+addr)
+			got := runNode(t, cl.script, "close", url+addr)
 
 			cut := strings.Repeat("ü", 61)
 			var want []nodeEvent
@@ -371,9 +381,9 @@ func TestInteropServerClose(t *testing.T) {
 				}
 			}
 			expectNodeEvents(t, cl.name, got, want)
-			log.expect(t, "/close4002", "connection", `close 4002 "go away"`)
-			log.expect(t, "/close-nocode", "connection", `close 1005 ""`)
-			log.expect(t, "/close-long", "connection", fmt.Sprintf("close 4003 %q", cut))
+			log.expect(t, "/close4002", connLine, `close 4002 "go away"`)
+			log.expect(t, "/close-nocode", connLine, `close 1005 ""`)
+			log.expect(t, "/close-long", connLine, fmt.Sprintf("close 4003 %q", cut))
 		})
 	}
 }

@@ -239,59 +239,7 @@ func TestInteropTLSData(t *testing.T) { runInteropData(t, true) }
 // TestInteropTLSServerClose is TestInteropServerClose over wss://: our secure server sends a text
 // then closes with 4002 'go away', with no code, and with 4003 and a reason cut to 122 bytes; Node's
 // clients see each code and reason.
-func TestInteropTLSServerClose(t *testing.T) {
-	for _, cl := range interopClients {
-		t.Run(cl.name, func(t *testing.T) {
-			wstest.CheckLeaks(t)
-			nodeModules(t)
-			certs := newInteropCerts(t)
-			certs.nodeTrusts(t)
-			log := newInteropLog()
-			s, addr := startServer(t, &ServerOptions{TLSConfig: certs.server}, func(c *Conn) {
-				log.add(c, "connection %s", tlsName(c))
-				if err := c.SendText("last words", nil); err != nil {
-					log.add(c, "SendText: %v", err)
-				}
-				code, reason := 4002, "go away"
-				switch c.Path() {
-				case "/close-nocode":
-					code, reason = 0, ""
-				case "/close-long":
-					code, reason = 4003, strings.Repeat("ü", 70)
-				}
-				if err := c.Close(code, reason); err != nil {
-					log.add(c, "Close: %v", err)
-				}
-			})
-			s.OnConnError(func(c *Conn, err error) { log.add(c, "error %v", err) })
-			s.OnConnClose(func(c *Conn, code int, reason string) { log.add(c, "close %d %q", code, reason) })
-			got := runNode(t, cl.script, "close", "wss://"+addr)
-
-			cut := strings.Repeat("ü", 61)
-			var want []nodeEvent
-			if cl.name == "ws" {
-				want = []nodeEvent{
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close", Code: 4002, Reason: "go away"},
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close", Code: 1005},
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close", Code: 4003, Reason: cut},
-				}
-			} else {
-				want = []nodeEvent{
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close-frame", Hex: "0fa2676f2061776179"},
-					{Ev: "close", Code: 4002, Reason: "go away"}, {Ev: "socket-close"},
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close-frame"},
-					{Ev: "close", Code: 1005}, {Ev: "socket-close"},
-					{Ev: "open"}, {Ev: "text", Text: "last words"}, {Ev: "close-frame", Hex: "0fa3" + hex.EncodeToString([]byte(cut))},
-					{Ev: "close", Code: 4003, Reason: cut}, {Ev: "socket-close"},
-				}
-			}
-			expectNodeEvents(t, cl.name, got, want)
-			log.expect(t, "/close4002", "connection TLS 1.3", `close 4002 "go away"`)
-			log.expect(t, "/close-nocode", "connection TLS 1.3", `close 1005 ""`)
-			log.expect(t, "/close-long", "connection TLS 1.3", fmt.Sprintf("close 4003 %q", cut))
-		})
-	}
-}
+func TestInteropTLSServerClose(t *testing.T) { runInteropServerClose(t, true) }
 
 // wssURL is the wss:// URL of path on a Node server.
 func (s *nodeServer) wssURL(path string) string { return "wss://" + s.addr + path }
