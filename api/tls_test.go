@@ -6,8 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wsloop/wsloop/internal/wstest"
 )
@@ -96,4 +100,94 @@ func TestTLSPortSurvivesPlainClientsAndGarbage(t *testing.T) {
 		t.Fatalf("echo %q", s)
 	}
 	r.wait(t)
+}
+
+// Certificates come from the configuration's own hooks: GetCertificate chooses per handshake, so
+// rotating a certificate is swapping what it returns.
+func TestTLSCertificateRotationThroughGetCertificate(t *testing.T) {
+	wstest.CheckLeaks(t)
+	first, firstClient := wstest.TLSConfigs(t)
+	second, secondClient := wstest.TLSConfigs(t) // another authority
+	var current atomic.Pointer[tls.Certificate]
+	current.Store(&first.Certificates[0])
+	cfg := &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load(), nil }}
+	s, addr := startServer(t, &ServerOptions{TLSConfig: cfg}, nil)
+	s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
+
+	echoOnce := func(client *tls.Config) error {
+		got := make(chan error, 1)
+		_, err := Connect("wss://"+addr, &ClientOptions{TLSConfig: client, Setup: func(c *Conn) {
+			c.OnError(func(_ *Conn, err error) { got <- err })
+			c.OnText(func(c *Conn, s string) { c.Close(1000, ""); got <- nil })
+			c.OnConnect(func(c *Conn) { c.SendText("hi", nil) })
+		}}, nil)
+		if err != nil {
+			return err
+		}
+		select {
+		case err := <-got:
+			return err
+		case <-time.After(wstest.Timeout):
+			return errors.New("no answer")
+		}
+	}
+	if err := echoOnce(firstClient); err != nil {
+		t.Fatalf("first certificate: %v", err)
+	}
+	current.Store(&second.Certificates[0])
+	if err := echoOnce(firstClient); err == nil {
+		t.Fatal("a client trusting only the first authority accepted the rotated certificate")
+	}
+	if err := echoOnce(secondClient); err != nil {
+		t.Fatalf("rotated certificate: %v", err)
+	}
+}
+
+// The opening handshake's deadline covers the TLS handshake: a client that connects and never
+// says hello is dropped after HandshakeTimeout, and the port goes on serving.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	wstest.CheckLeaks(t)
+	serverCfg, _ := wstest.TLSConfigs(t)
+	_, addr := startServer(t, &ServerOptions{TLSConfig: serverCfg, HandshakeTimeout: 200 * time.Millisecond}, nil)
+	silent := wstest.DialRaw(t, addr)
+	start := time.Now()
+	silent.ExpectEOF()
+	if d := time.Since(start); d < 150*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("a silent TLS client was dropped after %v, want about 200ms", d)
+	}
+}
+
+// A secure net/http server hands its upgrades over too: the hijacked *tls.Conn runs on the stream
+// transport.
+func TestTLSMountOnNetHTTPS(t *testing.T) {
+	wstest.CheckLeaks(t)
+	ws := CreateServer(nil, nil)
+	ws.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
+	states := make(chan bool, 1)
+	ws.OnConnection(func(c *Conn) { _, secure := c.TLS(); states <- secure })
+	hs := httptest.NewUnstartedServer(ws)
+	hs.EnableHTTP2 = false
+	hs.StartTLS()
+	defer hs.Close()
+	defer ws.Close(nil)
+	clientCfg := &tls.Config{RootCAs: hs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	got := make(chan string, 1)
+	_, err := Connect("wss://"+strings.TrimPrefix(hs.URL, "https://")+"/ws", &ClientOptions{TLSConfig: clientCfg, Setup: func(c *Conn) {
+		c.OnText(func(c *Conn, s string) { got <- s; c.Close(1000, "") })
+		c.OnConnect(func(c *Conn) { c.SendText("through https", nil) })
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "through https" {
+			t.Fatalf("echo %q", s)
+		}
+	case <-time.After(wstest.Timeout):
+		t.Fatal("no echo through the mounted secure server")
+	}
+	if !<-states {
+		t.Fatal("the mounted connection does not report its TLS state")
+	}
 }
