@@ -41,6 +41,9 @@ type ClientOptions struct {
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the closing handshake (default 5 s).
 	CloseTimeout time.Duration
+	// MaxQueuedBytes and CloseSlowConnections are as in ServerOptions.
+	MaxQueuedBytes       int
+	CloseSlowConnections bool
 }
 
 // Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
@@ -63,6 +66,8 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 		MaxMessage:       int64(o.MaxBufferLength),
 		HandshakeTimeout: o.HandshakeTimeout,
 		CloseTimeout:     o.CloseTimeout,
+		MaxQueue:         int64(o.MaxQueuedBytes),
+		CloseSlow:        o.CloseSlowConnections,
 	}
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = maxBufferLength.Load()

@@ -92,6 +92,10 @@ func (c *Conn) OnMessage(fn func(c *Conn, typ MessageType, payload []byte)) {
 // OnConnect sets the handler that runs when a client connection's handshake succeeded.
 func (c *Conn) OnConnect(fn func(c *Conn)) { c.set(func(h *handlers) { h.connect = fn }) }
 
+// OnDrain sets the handler that runs when the send queue is empty again after a send was refused
+// with ErrQueueFull: the moment to resume sending to a slow reader.
+func (c *Conn) OnDrain(fn func(c *Conn)) { c.set(func(h *handlers) { h.drain = fn }) }
+
 // OnPong sets the handler of pong frames; data is valid only during the call.
 func (c *Conn) OnPong(fn func(c *Conn, data []byte)) { c.set(func(h *handlers) { h.pong = fn }) }
 
@@ -264,6 +268,14 @@ func (e *events) StreamChunk(p []byte) { e.inStream.chunk(p) }
 
 // StreamEnd implements engine.Events.
 func (e *events) StreamEnd(err error) { e.inStream.end(err) }
+
+// Drained implements engine.Events.
+func (e *events) Drained() {
+	c := (*Conn)(e)
+	if fn := c.handlers().drain; fn != nil {
+		fn(c)
+	}
+}
 
 // Pong implements engine.Events.
 func (e *events) Pong(p []byte) {

@@ -62,7 +62,13 @@
 //   - An InStream cut off by the connection's end reports ErrTruncated instead of ending normally.
 //   - The binary-stream lock is released as soon as OutStream.Close returns, so a SendText right
 //     after it succeeds.
-//   - Server.Close twice returns ErrServerClosed instead of firing close twice.
+//   - Server.Close twice returns ErrServerClosed instead of firing close twice; Server.Shutdown
+//     closes every connection with 1001 and waits, within a context.
+//   - A slow or dead reader cannot pin memory: a connection's send queue is capped
+//     (MaxQueuedBytes, 16 MiB); a data send past it is refused with ErrQueueFull and OnDrain says
+//     when to resume, or, with CloseSlowConnections, the connection ends. The original buffered
+//     without limit.
+//   - A handler that panics ends its own connection (1011, PanicError), not the process.
 //   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions can override
 //     per server; MaxBufferLength applies to connections created after the change.
 package api

@@ -301,7 +301,8 @@ func TestEventOutStreamAfterClose(t *testing.T) {
 // connection: every callback runs exactly once, the last ones with ErrClosed.
 func TestEventCallbacksOfCutOffSends(t *testing.T) {
 	wstest.CheckLeaks(t)
-	_, addr, l, conns := recServer(t, nil)
+	// A queue cap above the 48 MiB sent, so that every send is accepted and then cut off.
+	_, addr, l, conns := recServer(t, &ServerOptions{MaxQueuedBytes: 64 << 20})
 	p := wstest.Dial(t, addr, "/")
 	p.Conn.(*net.TCPConn).SetReadBuffer(4096)
 	c := recv(t, conns)

@@ -19,6 +19,7 @@ type handlers struct {
 	message func(c *Conn, typ MessageType, payload []byte)
 	connect func(c *Conn)
 	pong    func(c *Conn, data []byte)
+	drain   func(c *Conn)
 	close   func(c *Conn, code int, reason string)
 	err     func(c *Conn, err error)
 }

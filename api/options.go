@@ -59,6 +59,14 @@ type ServerOptions struct {
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the closing handshake and the drain of queued output (default 5 s).
 	CloseTimeout time.Duration
+	// MaxQueuedBytes caps what a connection may hold queued for sending and not yet taken by the
+	// kernel (default 16 MiB), so that a slow or dead reader cannot pin memory. A message that
+	// would pass it is refused with ErrQueueFull (OnDrain tells when to resume); control frames
+	// always go. A single message larger than the cap can never be sent.
+	MaxQueuedBytes int
+	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
+	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.
+	CloseSlowConnections bool
 }
 
 // HTTPError refuses a handshake with an HTTP response. Return it from ServerOptions.Handshake.

@@ -27,6 +27,9 @@ var (
 	ErrControlTooLong = engine.ErrControlSize
 	// ErrClosed: the connection closed before the data reached the kernel (send callbacks).
 	ErrClosed = engine.ErrClosed
+	// ErrQueueFull: the connection's send queue (ServerOptions.MaxQueuedBytes) cannot take the
+	// message; the peer reads too slowly. OnDrain tells when to resume.
+	ErrQueueFull = engine.ErrQueueFull
 	// ErrTruncated: the connection ended in the middle of a received binary message (InStream).
 	ErrTruncated = engine.ErrTruncated
 	// ErrStreamClosed: a write to an OutStream that was already closed.

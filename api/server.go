@@ -60,6 +60,8 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 		MaxMessage:       int64(s.opts.MaxBufferLength),
 		HandshakeTimeout: s.opts.HandshakeTimeout,
 		CloseTimeout:     s.opts.CloseTimeout,
+		MaxQueue:         int64(s.opts.MaxQueuedBytes),
+		CloseSlow:        s.opts.CloseSlowConnections,
 	}
 	if s.cfg.MaxMessage <= 0 {
 		s.cfg.MaxMessage = maxBufferLength.Load()
@@ -102,6 +104,9 @@ func (s *Server) OnMessage(fn func(c *Conn, typ MessageType, payload []byte)) {
 
 // OnPong sets the pong handler of every connection that does not set its own.
 func (s *Server) OnPong(fn func(c *Conn, data []byte)) { s.set(func(h *handlers) { h.pong = fn }) }
+
+// OnDrain sets the drain handler of every connection that does not set its own.
+func (s *Server) OnDrain(fn func(c *Conn)) { s.set(func(h *handlers) { h.drain = fn }) }
 
 // OnConnClose sets the close handler of every connection that does not set its own.
 func (s *Server) OnConnClose(fn func(c *Conn, code int, reason string)) {

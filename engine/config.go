@@ -12,6 +12,7 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultMaxHead          = 8 << 10
+	DefaultMaxQueue         = 16 << 20
 )
 
 // Config holds the settings shared by the connections of one server or client. It must not change
@@ -29,6 +30,21 @@ type Config struct {
 	CloseTimeout time.Duration
 	// MaxHead caps the size of the handshake's HTTP head.
 	MaxHead int
+	// MaxQueue caps the bytes a connection may hold queued for sending and not yet taken by the
+	// kernel, so that a slow or dead peer cannot pin memory. A data send that would pass it is
+	// refused with ErrQueueFull, or, with CloseSlow, ends the connection. Control frames are never
+	// refused.
+	MaxQueue int64
+	// CloseSlow makes a send past MaxQueue end the connection (error ErrQueueFull, then close)
+	// instead of refusing the message.
+	CloseSlow bool
+}
+
+func (c *Config) maxQueue() int64 {
+	if c.MaxQueue > 0 {
+		return c.MaxQueue
+	}
+	return DefaultMaxQueue
 }
 
 func (c *Config) maxMessage() int64 {

@@ -30,6 +30,7 @@ var (
 	ErrCloseCode     = errors.New("websocket: invalid close code")
 	ErrControlSize   = errors.New("websocket: control frame payload longer than 125 bytes")
 	ErrClosed        = errors.New("websocket: connection closed before the data reached the kernel")
+	ErrQueueFull     = errors.New("websocket: send queue full: the peer does not read fast enough")
 	ErrInvalidText   = errors.New("websocket: text is not valid UTF-8")
 	ErrTruncated     = errors.New("websocket: connection closed before the binary message ended")
 	ErrHandshakeTime = errors.New("websocket: opening handshake timed out")
@@ -51,10 +52,12 @@ type Conn struct {
 	out        *bufpool.Buffer // output not yet handed to the transport
 	lent       lentOutput      // payloads sent without a copy, beside their headers in out
 	handed     uint64          // bytes ever handed to the transport
+	backlog    int64           // bytes handed to the transport and not yet taken by the kernel
+	refused    bool            // a send was refused for a full queue: Drained follows when it empties
 	callbacks  []sendCallback
 	closeSent  bool
 	enrolled   bool  // OnOpen ran: the loop may be woken
-	cancelErr  error // why Cancel gave the connection up
+	cancelErr  error // why Cancel, or a full queue under CloseSlow, gave the connection up
 	terminated bool  // Terminate was called: the loop closes the socket at once
 
 	// Loop only.

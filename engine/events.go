@@ -31,6 +31,8 @@ type Events interface {
 	// StreamEnd ends a streamed binary message: err is nil after its final frame, or says why the
 	// message was cut off (the connection closed or failed).
 	StreamEnd(err error)
+	// Drained runs once the send queue is empty again after a send was refused with ErrQueueFull.
+	Drained()
 	// Pong delivers the payload of a pong frame.
 	Pong(p []byte)
 	// Error reports an error that ends the connection (a protocol violation, a socket error, a

@@ -45,7 +45,35 @@ func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error 
 			err = ErrTextStreaming
 		}
 	}
+	if err == nil {
+		err = c.roomLocked(len(payload))
+	}
 	return c.queueLocked(err, true, op, payload, cb)
+}
+
+// roomLocked checks that a data frame of n payload bytes fits the send queue. When it does not,
+// the send is refused, or under CloseSlow the connection is given up. c.mu is held.
+func (c *Conn) roomLocked(n int) error {
+	queued := c.backlog + int64(len(c.outBytes())+c.lent.bytes)
+	if queued+int64(n)+codec.MaxHeaderLen <= c.cfg.maxQueue() {
+		return nil
+	}
+	c.refused = true
+	if c.cfg.CloseSlow && !c.terminated {
+		c.terminated, c.cancelErr = true, ErrQueueFull
+		if c.enrolled {
+			c.Wake() // the loop closes the connection
+		}
+	}
+	return ErrQueueFull
+}
+
+// outBytes returns what the output buffer holds. c.mu is held.
+func (c *Conn) outBytes() []byte {
+	if c.out == nil {
+		return nil
+	}
+	return c.out.B
 }
 
 // BeginStream takes the binary stream lock: until EndStream, WriteStream sends the fragments of
@@ -71,6 +99,9 @@ func (c *Conn) WriteStream(payload []byte, first, final bool, cb func(error)) er
 	err := c.sendable()
 	if err == nil && !c.streaming {
 		err = ErrNoStream
+	}
+	if err == nil {
+		err = c.roomLocked(len(payload))
 	}
 	if final {
 		c.streaming = false
@@ -197,7 +228,13 @@ func (c *Conn) afterFlush() {
 	}
 	buffered := uint64(c.Buffered())
 	c.mu.Lock()
+	c.backlog = int64(buffered)
 	inKernel := c.handed - buffered
+	drainedAfterRefusal := c.refused && buffered == 0 && len(c.outBytes()) == 0
+	if drainedAfterRefusal {
+		c.refused = false
+	}
+	refused := c.refused
 	i := 0
 	for i < len(c.callbacks) && c.callbacks[i].end <= inKernel {
 		i++
@@ -215,6 +252,9 @@ func (c *Conn) afterFlush() {
 	for _, cb := range ready {
 		cb.fn(nil)
 	}
+	if drainedAfterRefusal {
+		c.ev.Drained()
+	}
 	if closeSent && c.deadline.close == 0 {
 		c.deadline.close = nowNano() + int64(c.cfg.closeTimeout())
 	}
@@ -228,7 +268,7 @@ func (c *Conn) afterFlush() {
 		c.CloseWrite()
 	}
 	c.deadline.drain = 0
-	if waiting || (c.closing.tcpWhenDrained || c.closing.shutWhenDrained) && !drained {
+	if waiting || refused || (c.closing.tcpWhenDrained || c.closing.shutWhenDrained) && !drained {
 		c.deadline.drain = nowNano() + 1
 	}
 	c.armTimer()
