@@ -76,6 +76,7 @@ type HTTPError struct {
 	Body   string
 }
 
+// Error describes the refusal.
 func (e *HTTPError) Error() string {
 	return "websocket: handshake refused: " + http.StatusText(e.Status)
 }

@@ -29,6 +29,7 @@ type ProtocolError struct {
 	Msg  string
 }
 
+// Error returns the violation, prefixed with "websocket: ".
 func (e *ProtocolError) Error() string { return "websocket: " + e.Msg }
 
 // Frame and message errors. Each carries the close code to answer with.
@@ -58,6 +59,7 @@ type HandshakeError struct {
 	Msg    string
 }
 
+// Error returns the message, with the HTTP status on the server side.
 func (e *HandshakeError) Error() string {
 	if e.Status == 0 {
 		return e.Msg

@@ -15,6 +15,7 @@ type PanicError struct {
 	Stack []byte // the goroutine's stack at the panic
 }
 
+// Error returns the panic value and the stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("websocket: handler panic: %v\n%s", e.Value, e.Stack)
 }
