@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/lxzan/gws"
 
 	wsloop "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/bench/internal/peerkit"
 )
 
 // peers lists the libraries in the order of every table; wsloop first, the base of the ratios.
@@ -59,64 +59,6 @@ func newServer(name string) benchServer {
 	return nil
 }
 
-// fanout calls write for every connection, spread over GOMAXPROCS goroutines, each taking a
-// contiguous share. Every server broadcasts through it, so that goroutine-per-connection
-// libraries, whose writes block, get the same parallelism as the ones that queue.
-func fanout[T any](conns []T, write func(T)) {
-	if len(conns) == 0 {
-		return
-	}
-	shards := min(runtime.GOMAXPROCS(0), len(conns))
-	per := (len(conns) + shards - 1) / shards
-	var wg sync.WaitGroup
-	for i := 0; i < len(conns); i += per {
-		part := conns[i:min(i+per, len(conns))]
-		wg.Go(func() {
-			for _, c := range part {
-				write(c)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// registry is the set of connections of a library that keeps none itself.
-type registry[T comparable] struct {
-	mu sync.Mutex
-	m  map[T]struct{}
-}
-
-func (r *registry[T]) add(c T) {
-	r.mu.Lock()
-	if r.m == nil {
-		r.m = make(map[T]struct{})
-	}
-	r.m[c] = struct{}{}
-	r.mu.Unlock()
-}
-
-func (r *registry[T]) remove(c T) {
-	r.mu.Lock()
-	delete(r.m, c)
-	r.mu.Unlock()
-}
-
-func (r *registry[T]) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.m)
-}
-
-func (r *registry[T]) snapshot() []T {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]T, 0, len(r.m))
-	for c := range r.m {
-		out = append(out, c)
-	}
-	return out
-}
-
 // wsloop: OnMessage + SendMessage, the documented zero-copy path, on its gnet loops; broadcast
 // over Server.Connections.
 type wsloopServer struct{ s *wsloop.Server }
@@ -136,7 +78,7 @@ func (w *wsloopServer) count() int {
 }
 
 func (w *wsloopServer) broadcast(msg []byte) {
-	fanout(slices.Collect(w.s.Connections()), func(c *wsloop.Conn) {
+	peerkit.Fanout(slices.Collect(w.s.Connections()), func(c *wsloop.Conn) {
 		c.SendMessage(wsloop.BinaryMessage, msg, nil)
 	})
 }
@@ -147,7 +89,7 @@ func (w *wsloopServer) broadcast(msg []byte) {
 // Broadcast: one PreparedMessage written to every connection.
 type gorillaServer struct {
 	up  gorilla.Upgrader
-	reg registry[*gorilla.Conn]
+	reg peerkit.Registry[*gorilla.Conn]
 }
 
 func (g *gorillaServer) serve(ln net.Listener) error {
@@ -156,9 +98,9 @@ func (g *gorillaServer) serve(ln net.Listener) error {
 		if err != nil {
 			return
 		}
-		g.reg.add(c)
+		g.reg.Add(c)
 		defer c.Close()
-		defer g.reg.remove(c)
+		defer g.reg.Remove(c)
 		for {
 			typ, rd, err := c.NextReader()
 			if err != nil {
@@ -179,21 +121,21 @@ func (g *gorillaServer) serve(ln net.Listener) error {
 	return nil
 }
 
-func (g *gorillaServer) count() int { return g.reg.count() }
+func (g *gorillaServer) count() int { return g.reg.Count() }
 
 func (g *gorillaServer) broadcast(msg []byte) {
 	pm, err := gorilla.NewPreparedMessage(gorilla.BinaryMessage, msg)
 	if err != nil {
 		panic(err)
 	}
-	fanout(g.reg.snapshot(), func(c *gorilla.Conn) { c.WritePreparedMessage(pm) })
+	peerkit.Fanout(g.reg.Snapshot(), func(c *gorilla.Conn) { c.WritePreparedMessage(pm) })
 }
 
 // gobwas: the zero-copy upgrade (ws.Upgrade straight on the accepted net.Conn, no net/http) and
 // its low-level frame API on a goroutine per connection: ws.ReadHeader and ws.Cipher over a
 // buffered reader, ws.WriteHeader and the payload through a buffered writer flushed once per
 // message. Broadcast: one ws.CompileFrame written to every connection.
-type gobwasServer struct{ reg registry[*gobwasConn] }
+type gobwasServer struct{ reg peerkit.Registry[*gobwasConn] }
 
 type gobwasConn struct {
 	nc net.Conn
@@ -220,8 +162,8 @@ func (g *gobwasServer) handle(nc net.Conn) {
 		return
 	}
 	c := &gobwasConn{nc: nc, bw: bufio.NewWriterSize(nc, 4096)}
-	g.reg.add(c)
-	defer g.reg.remove(c)
+	g.reg.Add(c)
+	defer g.reg.Remove(c)
 	br := bufio.NewReaderSize(nc, 4096)
 	hb := make([]byte, 2, ws.MaxHeaderSize-2)
 	var payload []byte
@@ -261,11 +203,11 @@ func (g *gobwasServer) handle(nc net.Conn) {
 	}
 }
 
-func (g *gobwasServer) count() int { return g.reg.count() }
+func (g *gobwasServer) count() int { return g.reg.Count() }
 
 func (g *gobwasServer) broadcast(msg []byte) {
 	frame := ws.MustCompileFrame(ws.NewBinaryFrame(msg))
-	fanout(g.reg.snapshot(), func(c *gobwasConn) {
+	peerkit.Fanout(g.reg.Snapshot(), func(c *gobwasConn) {
 		c.mu.Lock()
 		c.nc.Write(frame)
 		c.mu.Unlock()
@@ -277,15 +219,15 @@ func (g *gobwasServer) broadcast(msg []byte) {
 // the pool. ParallelEnabled stays off (its default): each client has one message in flight, so
 // handling one connection's messages in parallel cannot help and only adds a hand-off.
 // Broadcast: gws.Broadcaster, which builds the frame once and queues it on each connection.
-type gwsServer struct{ reg registry[*gws.Conn] }
+type gwsServer struct{ reg peerkit.Registry[*gws.Conn] }
 
 type gwsHandler struct {
 	gws.BuiltinEventHandler
-	reg *registry[*gws.Conn]
+	reg *peerkit.Registry[*gws.Conn]
 }
 
-func (h *gwsHandler) OnOpen(c *gws.Conn)             { h.reg.add(c) }
-func (h *gwsHandler) OnClose(c *gws.Conn, err error) { h.reg.remove(c) }
+func (h *gwsHandler) OnOpen(c *gws.Conn)             { h.reg.Add(c) }
+func (h *gwsHandler) OnClose(c *gws.Conn, err error) { h.reg.Remove(c) }
 func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	c.WriteMessage(m.Opcode, m.Bytes())
 	m.Close()
@@ -302,11 +244,11 @@ func (g *gwsServer) serve(ln net.Listener) error {
 	return nil
 }
 
-func (g *gwsServer) count() int { return g.reg.count() }
+func (g *gwsServer) count() int { return g.reg.Count() }
 
 func (g *gwsServer) broadcast(msg []byte) {
 	b := gws.NewBroadcaster(gws.OpcodeBinary, msg)
-	fanout(g.reg.snapshot(), func(c *gws.Conn) { b.Broadcast(c) })
+	peerkit.Fanout(g.reg.Snapshot(), func(c *gws.Conn) { b.Broadcast(c) })
 	b.Close()
 }
 
@@ -314,15 +256,15 @@ func (g *gwsServer) broadcast(msg []byte) {
 // (ReleaseWebsocketPayload), as nbio's README and its benchmark configuration set it up;
 // OnMessage writes the echo. Broadcast: WriteMessage to every connection.
 type nbioServer struct {
-	reg registry[*nbws.Conn]
+	reg peerkit.Registry[*nbws.Conn]
 	eng *nbhttp.Engine
 }
 
 func (n *nbioServer) serve(ln net.Listener) error {
 	logging.SetLevel(logging.LevelNone)
 	u := nbws.NewUpgrader()
-	u.OnOpen(n.reg.add)
-	u.OnClose(func(c *nbws.Conn, _ error) { n.reg.remove(c) })
+	u.OnOpen(n.reg.Add)
+	u.OnClose(func(c *nbws.Conn, _ error) { n.reg.Remove(c) })
 	u.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, p []byte) { c.WriteMessage(typ, p) })
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -346,10 +288,10 @@ func (n *nbioServer) serve(ln net.Listener) error {
 	return n.eng.Start()
 }
 
-func (n *nbioServer) count() int { return n.reg.count() }
+func (n *nbioServer) count() int { return n.reg.Count() }
 
 func (n *nbioServer) broadcast(msg []byte) {
-	fanout(n.reg.snapshot(), func(c *nbws.Conn) { c.WriteMessage(nbws.BinaryMessage, msg) })
+	peerkit.Fanout(n.reg.Snapshot(), func(c *nbws.Conn) { c.WriteMessage(nbws.BinaryMessage, msg) })
 }
 
 // coder: net/http, Accept, and a goroutine per connection copying each message from Reader to
@@ -357,7 +299,7 @@ func (n *nbioServer) broadcast(msg []byte) {
 // 32 KiB per message, since neither side implements WriterTo or ReaderFrom. Its Writer sends
 // every Write as a frame and Close as an empty final frame, so each echo is two frames; the
 // client reassembles them. Broadcast: Conn.Write (coder has no prepared-message API).
-type coderServer struct{ reg registry[*coder.Conn] }
+type coderServer struct{ reg peerkit.Registry[*coder.Conn] }
 
 func (s *coderServer) serve(ln net.Listener) error {
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -365,9 +307,9 @@ func (s *coderServer) serve(ln net.Listener) error {
 		if err != nil {
 			return
 		}
-		s.reg.add(c)
+		s.reg.Add(c)
 		defer c.CloseNow()
-		defer s.reg.remove(c)
+		defer s.reg.Remove(c)
 		ctx := context.Background()
 		buf := make([]byte, 4096)
 		for {
@@ -390,9 +332,9 @@ func (s *coderServer) serve(ln net.Listener) error {
 	return nil
 }
 
-func (s *coderServer) count() int { return s.reg.count() }
+func (s *coderServer) count() int { return s.reg.Count() }
 
 func (s *coderServer) broadcast(msg []byte) {
 	ctx := context.Background()
-	fanout(s.reg.snapshot(), func(c *coder.Conn) { c.Write(ctx, coder.MessageBinary, msg) })
+	peerkit.Fanout(s.reg.Snapshot(), func(c *coder.Conn) { c.Write(ctx, coder.MessageBinary, msg) })
 }
