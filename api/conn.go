@@ -43,9 +43,8 @@ type Conn struct {
 	stopContext func() bool
 	// early guards the events of a client connection that came before their handler was set.
 	early     sync.Mutex
-	lateErr   error
-	lateClose *closeEvent
-	inStream  InStream
+	late      *lateEvents // a client's events that found no handler yet
+	inStream  *InStream   // the binary message being received, reused from one to the next
 	outStream atomic.Pointer[OutStream]
 
 	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
@@ -106,8 +105,10 @@ func (c *Conn) OnPong(fn func(c *Conn, data []byte)) { c.set(func(h *handlers) {
 func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
 	c.early.Lock()
 	c.set(func(h *handlers) { h.close = fn })
-	late := c.lateClose
-	c.lateClose = nil
+	var late *closeEvent
+	if c.late != nil {
+		late, c.late.close = c.late.close, nil
+	}
 	c.early.Unlock()
 	if late != nil && fn != nil {
 		fn(c, late.code, late.reason)
@@ -120,8 +121,10 @@ func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
 func (c *Conn) OnError(fn func(c *Conn, err error)) {
 	c.early.Lock()
 	c.set(func(h *handlers) { h.err = fn })
-	late := c.lateErr
-	c.lateErr = nil
+	var late error
+	if c.late != nil {
+		late, c.late.err = c.late.err, nil
+	}
 	c.early.Unlock()
 	if late != nil && fn != nil {
 		fn(c, late)
@@ -256,11 +259,14 @@ func (e *events) StreamStart() { e.startStream((*Conn)(e).handlers()) }
 
 func (e *events) startStream(h *handlers) *InStream {
 	c := (*Conn)(e)
-	c.inStream = InStream{conn: c, live: true}
-	if h.binary != nil {
-		h.binary(c, &c.inStream)
+	if c.inStream == nil {
+		c.inStream = &InStream{}
 	}
-	return &c.inStream
+	*c.inStream = InStream{conn: c, live: true}
+	if h.binary != nil {
+		h.binary(c, c.inStream)
+	}
+	return c.inStream
 }
 
 // StreamChunk implements engine.Events.
@@ -291,7 +297,7 @@ func (e *events) Error(err error) {
 	c.early.Lock()
 	fn := c.handlers().err
 	if fn == nil && c.server == nil {
-		c.lateErr = err // a client's caller may not have set its handler yet: keep it for OnError
+		c.lateEvents().err = err // a client's caller may not have set its handler yet: keep it
 	}
 	c.early.Unlock()
 	if fn != nil {
@@ -318,12 +324,26 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c.early.Lock()
 	fn := c.handlers().close
 	if fn == nil && c.server == nil {
-		c.lateClose = &closeEvent{int(code), string(reason)} // kept for OnClose, as for errors
+		c.lateEvents().close = &closeEvent{int(code), string(reason)} // kept for OnClose too
 	}
 	c.early.Unlock()
 	if fn != nil {
 		fn(c, int(code), string(reason))
 	}
+}
+
+// lateEvents are a client connection's events that came before their handler was set.
+type lateEvents struct {
+	err   error
+	close *closeEvent
+}
+
+// lateEvents returns the connection's late events, making them on first use. c.early is held.
+func (c *Conn) lateEvents() *lateEvents {
+	if c.late == nil {
+		c.late = &lateEvents{}
+	}
+	return c.late
 }
 
 // closeEvent is a close event that found no handler yet.

@@ -9,19 +9,20 @@ import (
 // the message being assembled. An idle connection holds no buffer.
 type reader struct {
 	// The frame in progress.
-	inFrame   bool
-	frameFin  bool
-	masked    bool
-	mask      [4]byte
-	maskPos   int
-	remaining int64
+	inFrame  bool
+	frameFin bool
+	masked   bool
+	maskPos  uint8 // where in the mask the next payload byte starts
+	mask     [4]byte
 
 	// The message in progress: msgOp is 0 when none is.
 	msgOp  codec.Opcode
-	stream bool            // a binary message delivered by StreamChunk
-	msg    *bufpool.Buffer // the assembled payload of a text or whole binary message
-	msgLen int64           // bytes of the message declared so far
+	stream bool // a binary message delivered by StreamChunk
 	utf8   codec.UTF8Validator
+
+	remaining int64           // payload bytes of the frame in progress still to come
+	msg       *bufpool.Buffer // the assembled payload of a text or whole binary message
+	msgLen    int64           // bytes of the message declared so far
 }
 
 // readFrames parses and handles every complete frame in in, and the available part of a frame
@@ -131,7 +132,7 @@ func (c *Conn) readPayload(in []byte) int {
 	p := in[:min(int64(len(in)), r.remaining)]
 	r.remaining -= int64(len(p))
 	if r.masked {
-		r.maskPos = codec.Mask(r.mask, r.maskPos, p)
+		r.maskPos = uint8(codec.Mask(r.mask, int(r.maskPos), p))
 	}
 	switch {
 	case r.stream:
