@@ -59,31 +59,28 @@ func (l *evlog) get() []string {
 // wstest.Timeout.
 func (l *evlog) waitN(t testing.TB, n int) []string {
 	t.Helper()
-	deadline := time.After(wstest.Timeout)
-	for {
-		if ev := l.get(); len(ev) >= n {
-			return ev
-		}
-		select {
-		case <-l.sig:
-		case <-deadline:
-			t.Fatalf("waited for %d events, got %q", n, l.get())
-		}
-	}
+	await(t, l.sig, func() bool { return len(l.get()) >= n },
+		func() string { return fmt.Sprintf("waited for %d events, got %q", n, l.get()) })
+	return l.get()
 }
 
 // waitFor waits until an event equal to want is recorded.
 func (l *evlog) waitFor(t testing.TB, want string) {
 	t.Helper()
+	await(t, l.sig, func() bool { return slices.Contains(l.get(), want) },
+		func() string { return fmt.Sprintf("waited for event %q, got %q", want, l.get()) })
+}
+
+// await waits until done reports true, looking again each time sig fires, and fails the test
+// with failure's message after wstest.Timeout.
+func await(t testing.TB, sig <-chan struct{}, done func() bool, failure func() string) {
+	t.Helper()
 	deadline := time.After(wstest.Timeout)
-	for {
-		if slices.Contains(l.get(), want) {
-			return
-		}
+	for !done() {
 		select {
-		case <-l.sig:
+		case <-sig:
 		case <-deadline:
-			t.Fatalf("waited for event %q, got %q", want, l.get())
+			t.Fatal(failure())
 		}
 	}
 }
@@ -184,20 +181,7 @@ func (r *cbRecorder) cb(name string) func(error) {
 // is want (errors.Is; nil for success).
 func (r *cbRecorder) expect(t testing.TB, name string, want error) {
 	t.Helper()
-	deadline := time.After(wstest.Timeout)
-	for {
-		r.mu.Lock()
-		n := len(r.calls[name])
-		r.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		select {
-		case <-r.sig:
-		case <-deadline:
-			t.Fatalf("callback %s never ran", name)
-		}
-	}
+	r.wait(t, name)
 	time.Sleep(settle)
 	r.mu.Lock()
 	calls := slices.Clone(r.calls[name])
@@ -238,20 +222,11 @@ func (r *cbRecorder) expectQuick(t testing.TB, name string, want error) {
 // wait waits until the callback name ran at least once.
 func (r *cbRecorder) wait(t testing.TB, name string) {
 	t.Helper()
-	deadline := time.After(wstest.Timeout)
-	for {
+	await(t, r.sig, func() bool {
 		r.mu.Lock()
-		n := len(r.calls[name])
-		r.mu.Unlock()
-		if n > 0 {
-			return
-		}
-		select {
-		case <-r.sig:
-		case <-deadline:
-			t.Fatalf("callback %s never ran", name)
-		}
-	}
+		defer r.mu.Unlock()
+		return len(r.calls[name]) > 0
+	}, func() string { return "callback " + name + " never ran" })
 }
 
 // maskedRaw returns a client frame with first byte b0 as given (FIN, RSV, opcode: anything), a

@@ -195,17 +195,9 @@ func (s *nodeServer) snapshot() []serverEvent {
 // waitFor waits until the server printed want (anywhere).
 func (s *nodeServer) waitFor(t *testing.T, want serverEvent) {
 	t.Helper()
-	deadline := time.After(wstest.Timeout)
-	for {
-		if slices.Contains(s.snapshot(), want) {
-			return
-		}
-		select {
-		case <-s.sig:
-		case <-deadline:
-			t.Fatalf("node %s: no event %v; events so far:\n%s", s.script, want, listEvents(s.snapshot()))
-		}
-	}
+	await(t, s.sig, func() bool { return slices.Contains(s.snapshot(), want) }, func() string {
+		return fmt.Sprintf("node %s: no event %v; events so far:\n%s", s.script, want, listEvents(s.snapshot()))
+	})
 }
 
 // finish closes the server's stdin, waits for it to report that every connection is gone and to
@@ -375,6 +367,24 @@ func (ic *interopClient) expectEnd(t *testing.T) {
 	}
 }
 
+// closeByServer has the Node server close with 1000 "done", and waits until our client saw the
+// close and the connection ended.
+func (ic *interopClient) closeByServer(t *testing.T) {
+	t.Helper()
+	send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
+	ic.expect(t, clientClose(1000, "done"))
+	ic.expectEnd(t)
+}
+
+// expectClosedByServer is closeByServer, then the server's events: want, the close command and
+// the close.
+func (ic *interopClient) expectClosedByServer(t *testing.T, srv *nodeServer, name string, want []serverEvent) {
+	t.Helper()
+	ic.closeByServer(t)
+	want = append(want, cmdText("cmd:close:1000:done"))
+	srv.expect(t, append(want, serverClosed(name, 1000, "done")...)...)
+}
+
 // chunkEnds returns the chunk end offsets of the i-th binary message received.
 func (ic *interopClient) chunkEnds(i int) []int {
 	ic.mu.Lock()
@@ -442,11 +452,7 @@ func TestInteropClientText(t *testing.T) {
 			ic.expect(t, fmt.Sprintf("text %q", s))
 			want = append(want, serverEvent{Ev: "text", Text: s})
 		}
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
-		want = append(want, cmdText("cmd:close:1000:done"))
-		srv.expect(t, append(want, serverClosed(name, 1000, "done")...)...)
+		ic.expectClosedByServer(t, srv, name, want)
 	})
 }
 
@@ -469,11 +475,7 @@ func TestInteropClientBinary(t *testing.T) {
 			}
 			want = append(want, serverBinary(p, frames))
 		}
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
-		want = append(want, cmdText("cmd:close:1000:done"))
-		srv.expect(t, append(want, serverClosed(name, 1000, "done")...)...)
+		ic.expectClosedByServer(t, srv, name, want)
 	})
 }
 
@@ -500,9 +502,7 @@ func TestInteropClientStreamOut(t *testing.T) {
 		}
 		send(t, "OutStream.Close", out.Close())
 		ic.expect(t, "pong "+hex.EncodeToString([]byte("mid-stream")), clientBinary(data))
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
+		ic.closeByServer(t)
 
 		want := []serverEvent{{Ev: "connection", Path: "/stream"}}
 		if name == "ws" {
@@ -544,11 +544,7 @@ func TestInteropClientStreamIn(t *testing.T) {
 		}
 		ic.expect(t, clientBinary(data))
 		expectFragmentEnds(t, ic.chunkEnds(0), fragmentEnds)
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
-		want = append(want, cmdText("cmd:close:1000:done"))
-		srv.expect(t, append(want, serverClosed(name, 1000, "done")...)...)
+		ic.expectClosedByServer(t, srv, name, want)
 	})
 }
 
@@ -587,11 +583,7 @@ func TestInteropClientPing(t *testing.T) {
 			srv.waitFor(t, serverEvent{Ev: "pong", Hex: h})
 			want = append(want, cmdText("cmd:ping:"+h), serverEvent{Ev: "pong", Hex: h})
 		}
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
-		want = append(want, cmdText("cmd:close:1000:done"))
-		srv.expect(t, append(want, serverClosed(name, 1000, "done")...)...)
+		ic.expectClosedByServer(t, srv, name, want)
 	})
 }
 
@@ -620,9 +612,7 @@ func TestInteropClientProtocols(t *testing.T) {
 			if got := ic.c.Protocols(); !slices.Equal(got, offered) {
 				t.Errorf("Protocols() = %q, want %q", got, offered)
 			}
-			send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-			ic.expect(t, clientClose(1000, "done"))
-			ic.expectEnd(t)
+			ic.closeByServer(t)
 			srv.expect(t, append([]serverEvent{
 				{Ev: "connection", Path: "/proto", Protocol: "b", Protocols: seen},
 				cmdText("cmd:close:1000:done"),
@@ -659,9 +649,7 @@ func TestInteropClientHeaders(t *testing.T) {
 		}
 		ic := dialInterop(t, srv.url("/headers"), &ClientOptions{ExtraHeaders: extra})
 		ic.expect(t, `open protocol=""`)
-		send(t, "SendText", ic.c.SendText("cmd:close:1000:done", nil))
-		ic.expect(t, clientClose(1000, "done"))
-		ic.expectEnd(t)
+		ic.closeByServer(t)
 
 		got := srv.finish(t)
 		var head, extras []string
