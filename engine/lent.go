@@ -15,6 +15,7 @@ const lendMin = 16 << 10
 // the transport's buffer or in an assembled buffer the reader keeps until the flush.
 type lentOutput struct {
 	current []byte    // the payload of the message being delivered, nil outside a delivery
+	text    bool      // current is a text message, valid UTF-8
 	used    bool      // current was lent
 	pieces  []lentSeg // in output order
 	bytes   int       // total length of pieces
@@ -28,8 +29,16 @@ type lentSeg struct {
 
 // lend reports whether payload is the message being delivered, big enough to be worth lending.
 func (l *lentOutput) lend(payload []byte) bool {
-	return len(payload) >= lendMin && len(payload) == len(l.current) && &payload[0] == &l.current[0]
+	return len(payload) >= lendMin && l.isCurrent(payload)
 }
+
+// isCurrent reports whether payload is the message being delivered.
+func (l *lentOutput) isCurrent(payload []byte) bool {
+	return len(payload) > 0 && len(payload) == len(l.current) && &payload[0] == &l.current[0]
+}
+
+// isText reports whether payload is the text message being delivered, known to be valid UTF-8.
+func (l *lentOutput) isText(payload []byte) bool { return l.text && l.isCurrent(payload) }
 
 func (l *lentOutput) reset() {
 	clear(l.pieces)
@@ -64,8 +73,8 @@ func (c *Conn) writeLent(out []byte, pieces []lentSeg) {
 
 // lendDelivery marks p as the message being delivered, which a send from its handler may lend.
 // c.mu is held.
-func (c *Conn) lendDelivery(p []byte) {
-	c.lent.current, c.lent.used = p, false
+func (c *Conn) lendDelivery(op codec.Opcode, p []byte) {
+	c.lent.current, c.lent.text, c.lent.used = p, op == codec.OpText, false
 }
 
 // retire keeps an assembled message's buffer until the flush if its bytes were lent, and gives it
@@ -73,7 +82,7 @@ func (c *Conn) lendDelivery(p []byte) {
 func (c *Conn) retire(msg *bufpool.Buffer) {
 	c.mu.Lock()
 	used := c.lent.used
-	c.lent.current, c.lent.used = nil, false
+	c.lent.current, c.lent.text, c.lent.used = nil, false, false
 	c.mu.Unlock()
 	if used {
 		c.retired = append(c.retired, msg)

@@ -194,7 +194,7 @@ func (c *Conn) deliver(op codec.Opcode, p []byte) {
 	c.mu.Lock()
 	ok := c.state == Open && !c.closeSent
 	if ok {
-		c.lendDelivery(p)
+		c.lendDelivery(op, p)
 	}
 	c.mu.Unlock()
 	if ok {

@@ -31,14 +31,13 @@ func (c *Conn) WriteBinary(payload []byte, cb func(error)) error {
 }
 
 func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error {
-	if op == codec.OpText && !codec.ValidUTF8(payload) { // RFC 6455 section 5.6: a peer fails it
-		if cb != nil {
-			cb(ErrInvalidText)
-		}
-		return ErrInvalidText
-	}
 	c.mu.Lock()
 	err := c.sendable()
+	// RFC 6455 section 5.6: a peer fails invalid text. A text message echoed from its own handler
+	// was validated when it arrived.
+	if err == nil && op == codec.OpText && !c.lent.isText(payload) && !codec.ValidUTF8(payload) {
+		err = ErrInvalidText
+	}
 	if err == nil && c.streaming {
 		err = ErrBinStreaming
 		if op == codec.OpText {
