@@ -8,12 +8,9 @@ package bench
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"slices"
-	"sync"
-	"time"
 
 	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
@@ -101,22 +98,7 @@ func (g *gorillaServer) serve(ln net.Listener) error {
 		g.reg.Add(c)
 		defer c.Close()
 		defer g.reg.Remove(c)
-		for {
-			typ, rd, err := c.NextReader()
-			if err != nil {
-				return
-			}
-			wr, err := c.NextWriter(typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.Copy(wr, rd); err != nil {
-				return
-			}
-			if err := wr.Close(); err != nil {
-				return
-			}
-		}
+		peerkit.GorillaEcho(c)
 	}))
 	return nil
 }
@@ -135,12 +117,8 @@ func (g *gorillaServer) broadcast(msg []byte) {
 // its low-level frame API on a goroutine per connection: ws.ReadHeader and ws.Cipher over a
 // buffered reader, ws.WriteHeader and the payload through a buffered writer flushed once per
 // message. Broadcast: one ws.CompileFrame written to every connection.
-type gobwasServer struct{ reg peerkit.Registry[*gobwasConn] }
-
-type gobwasConn struct {
-	nc net.Conn
-	mu sync.Mutex // one writer at a time: the echo loop or a broadcast
-	bw *bufio.Writer
+type gobwasServer struct {
+	reg peerkit.Registry[*peerkit.GobwasConn]
 }
 
 func (g *gobwasServer) serve(ln net.Listener) error {
@@ -161,57 +139,17 @@ func (g *gobwasServer) handle(nc net.Conn) {
 	if _, err := ws.Upgrade(nc); err != nil {
 		return
 	}
-	c := &gobwasConn{nc: nc, bw: bufio.NewWriterSize(nc, 4096)}
+	c := peerkit.NewGobwasConn(nc)
 	g.reg.Add(c)
 	defer g.reg.Remove(c)
-	br := bufio.NewReaderSize(nc, 4096)
-	hb := make([]byte, 2, ws.MaxHeaderSize-2)
-	var payload []byte
-	for {
-		h, err := ws.ReadHeaderBuffer(br, hb)
-		if err != nil || h.Length > 16<<20 {
-			return
-		}
-		payload = slices.Grow(payload[:0], int(h.Length))[:h.Length]
-		if _, err := io.ReadFull(br, payload); err != nil {
-			return
-		}
-		if h.Masked {
-			ws.Cipher(payload, h.Mask, 0)
-		}
-		op := h.OpCode
-		switch op {
-		case ws.OpClose:
-			return
-		case ws.OpPing:
-			op = ws.OpPong
-		case ws.OpPong:
-			continue
-		}
-		c.mu.Lock()
-		err = ws.WriteHeader(c.bw, ws.Header{Fin: h.Fin, OpCode: op, Length: h.Length})
-		if err == nil {
-			_, err = c.bw.Write(payload)
-		}
-		if err == nil {
-			err = c.bw.Flush()
-		}
-		c.mu.Unlock()
-		if err != nil {
-			return
-		}
-	}
+	peerkit.GobwasEcho(bufio.NewReaderSize(nc, 4096), c, 16<<20, false, nil)
 }
 
 func (g *gobwasServer) count() int { return g.reg.Count() }
 
 func (g *gobwasServer) broadcast(msg []byte) {
 	frame := ws.MustCompileFrame(ws.NewBinaryFrame(msg))
-	peerkit.Fanout(g.reg.Snapshot(), func(c *gobwasConn) {
-		c.mu.Lock()
-		c.nc.Write(frame)
-		c.mu.Unlock()
-	})
+	peerkit.Fanout(g.reg.Snapshot(), func(c *peerkit.GobwasConn) { c.WriteRaw(frame) })
 }
 
 // gws: its own server (gws.NewServer: http.ReadRequest straight off the socket, no net/http
@@ -233,12 +171,8 @@ func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	m.Close()
 }
 
-type quietLogger struct{}
-
-func (quietLogger) Error(...any) {}
-
 func (g *gwsServer) serve(ln net.Listener) error {
-	s := gws.NewServer(&gwsHandler{reg: &g.reg}, &gws.ServerOption{Logger: quietLogger{}})
+	s := gws.NewServer(&gwsHandler{reg: &g.reg}, &gws.ServerOption{Logger: peerkit.QuietLogger{}})
 	s.OnError = func(net.Conn, error) {}
 	go s.RunListener(ln)
 	return nil
@@ -265,26 +199,10 @@ func (n *nbioServer) serve(ln net.Listener) error {
 	u := nbws.NewUpgrader()
 	u.OnOpen(n.reg.Add)
 	u.OnClose(func(c *nbws.Conn, _ error) { n.reg.Remove(c) })
-	u.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, p []byte) { c.WriteMessage(typ, p) })
+	u.OnMessage(peerkit.NbioEcho)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		c, err := u.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		// No keepalive deadline: broadcast clients never send. (TCP_NODELAY is already on, as
-		// for every other server: nbio accepts with net.Listener.Accept, which sets it, and
-		// then takes over the descriptor.)
-		c.SetReadDeadline(time.Time{})
-	})
-	n.eng = nbhttp.NewEngine(nbhttp.Config{
-		Network:                 "tcp",
-		Addrs:                   []string{ln.Addr().String()},
-		Listen:                  func(string, string) (net.Listener, error) { return ln, nil },
-		Handler:                 mux,
-		IOMod:                   nbhttp.IOModNonBlocking,
-		ReleaseWebsocketPayload: true,
-	})
+	mux.HandleFunc("/", peerkit.NbioUpgrade(u))
+	n.eng = peerkit.NbioEngine(ln, mux)
 	return n.eng.Start()
 }
 
@@ -310,24 +228,7 @@ func (s *coderServer) serve(ln net.Listener) error {
 		s.reg.Add(c)
 		defer c.CloseNow()
 		defer s.reg.Remove(c)
-		ctx := context.Background()
-		buf := make([]byte, 4096)
-		for {
-			typ, rd, err := c.Reader(ctx)
-			if err != nil {
-				return
-			}
-			wr, err := c.Writer(ctx, typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.CopyBuffer(wr, rd, buf); err != nil {
-				return
-			}
-			if err := wr.Close(); err != nil {
-				return
-			}
-		}
+		peerkit.CoderEcho(c)
 	}))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/lxzan/gws"
 
+	"github.com/wsloop/wsloop/bench/internal/peerkit"
 	"github.com/wsloop/wsloop/codec"
 )
 
@@ -100,7 +101,7 @@ func BenchmarkUpgrade(b *testing.B) {
 	})
 
 	run("gws", func(b *testing.B) {
-		u := gws.NewUpgrader(&gws.BuiltinEventHandler{}, &gws.ServerOption{Logger: quietLogger{}})
+		u := gws.NewUpgrader(&gws.BuiltinEventHandler{}, &gws.ServerOption{Logger: peerkit.QuietLogger{}})
 		mc := &memConn{}
 		br := bufio.NewReaderSize(mc, 4096)
 		for b.Loop() {

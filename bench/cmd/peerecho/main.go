@@ -30,7 +30,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,7 +39,6 @@ import (
 	"github.com/gobwas/ws"
 	gorilla "github.com/gorilla/websocket"
 	"github.com/lesismal/nbio/logging"
-	"github.com/lesismal/nbio/nbhttp"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 	"github.com/lxzan/gws"
 
@@ -137,47 +135,20 @@ type gorillaConn struct {
 func gorillaHandler() http.Handler {
 	up := gorilla.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	var subs peerkit.Registry[*gorillaConn]
-	upgrade := func(w http.ResponseWriter, r *http.Request) *gorilla.Conn {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return nil
-		}
-		c.SetReadLimit(maxMessage)
-		return c
-	}
-	echo := func(w http.ResponseWriter, r *http.Request) {
-		c := upgrade(w, r)
-		if c == nil {
-			return
-		}
-		conns.Add(1)
-		defer conns.Add(-1)
-		defer c.Close()
-		for {
-			typ, rd, err := c.NextReader()
+	handle := func(loop func(*gorilla.Conn)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			c, err := up.Upgrade(w, r, nil)
 			if err != nil {
 				return
 			}
-			wr, err := c.NextWriter(typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.Copy(wr, rd); err != nil {
-				return
-			}
-			if err := wr.Close(); err != nil {
-				return
-			}
+			c.SetReadLimit(maxMessage)
+			conns.Add(1)
+			defer conns.Add(-1)
+			defer c.Close()
+			loop(c)
 		}
 	}
-	bcast := func(w http.ResponseWriter, r *http.Request) {
-		c := upgrade(w, r)
-		if c == nil {
-			return
-		}
-		conns.Add(1)
-		defer conns.Add(-1)
-		defer c.Close()
+	bcast := func(c *gorilla.Conn) {
 		gc := &gorillaConn{Conn: c}
 		subs.Add(gc)
 		defer subs.Remove(gc)
@@ -197,21 +168,15 @@ func gorillaHandler() http.Handler {
 			})
 		}
 	}
-	return mux(echo, bcast)
+	return mux(handle(peerkit.GorillaEcho), handle(bcast))
 }
 
 // gobwas: ws.Upgrader straight on the accepted net.Conn (no net/http), its OnRequest taking the
 // path, and its frame API on a goroutine per connection, as in the benchmarks; a GET /stats is
 // recognised from the first bytes before the upgrade. /broadcast reassembles fragmented messages
 // and writes one compiled frame to every connection on /broadcast.
-type gobwasConn struct {
-	nc net.Conn
-	mu sync.Mutex // one writer at a time: the echo loop or a broadcast
-	bw *bufio.Writer
-}
-
 func gobwasServe(ln net.Listener) {
-	var subs peerkit.Registry[*gobwasConn]
+	var subs peerkit.Registry[*peerkit.GobwasConn]
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -247,7 +212,7 @@ func isTemporary(err error) bool {
 
 var statsPrefix = []byte("GET /stats ")
 
-func gobwasHandle(nc net.Conn, subs *peerkit.Registry[*gobwasConn]) {
+func gobwasHandle(nc net.Conn, subs *peerkit.Registry[*peerkit.GobwasConn]) {
 	defer nc.Close()
 	br := bufio.NewReaderSize(nc, 4096)
 	if head, _ := br.Peek(len(statsPrefix)); bytes.Equal(head, statsPrefix) {
@@ -270,71 +235,31 @@ func gobwasHandle(nc net.Conn, subs *peerkit.Registry[*gobwasConn]) {
 	}
 	conns.Add(1)
 	defer conns.Add(-1)
-	c := &gobwasConn{nc: nc, bw: bufio.NewWriterSize(nc, 4096)}
-	relay := path == "/broadcast"
-	if relay {
+	c := peerkit.NewGobwasConn(nc)
+	var relay func(ws.OpCode, bool, []byte) bool
+	if path == "/broadcast" {
 		subs.Add(c)
 		defer subs.Remove(c)
-	}
-	hb := make([]byte, 2, ws.MaxHeaderSize-2)
-	var payload, msg []byte
-	var msgOp ws.OpCode
-	for {
-		h, err := ws.ReadHeaderBuffer(br, hb)
-		if err != nil || h.Length > maxMessage {
-			return
-		}
-		payload = slices.Grow(payload[:0], int(h.Length))[:h.Length]
-		if _, err := io.ReadFull(br, payload); err != nil {
-			return
-		}
-		if h.Masked {
-			ws.Cipher(payload, h.Mask, 0)
-		}
-		op := h.OpCode
-		switch op {
-		case ws.OpClose:
-			c.mu.Lock()
-			ws.WriteFrame(c.nc, ws.NewCloseFrame(payload))
-			c.mu.Unlock()
-			return
-		case ws.OpPing:
-			op = ws.OpPong
-		case ws.OpPong:
-			continue
-		}
-		if relay && op != ws.OpPong {
+		// Reassemble fragmented messages; send each as one compiled frame to every connection.
+		var msg []byte
+		var msgOp ws.OpCode
+		relay = func(op ws.OpCode, fin bool, payload []byte) bool {
 			if op != ws.OpContinuation {
 				msgOp, msg = op, msg[:0]
 			}
 			if len(msg)+len(payload) > maxMessage {
-				return
+				return false
 			}
 			msg = append(msg, payload...)
-			if !h.Fin {
-				continue
+			if !fin {
+				return true
 			}
 			frame := ws.MustCompileFrame(ws.NewFrame(msgOp, true, msg))
-			peerkit.Fanout(subs.Snapshot(), func(d *gobwasConn) {
-				d.mu.Lock()
-				d.nc.Write(frame)
-				d.mu.Unlock()
-			})
-			continue
-		}
-		c.mu.Lock()
-		err = ws.WriteHeader(c.bw, ws.Header{Fin: h.Fin, OpCode: op, Length: h.Length})
-		if err == nil {
-			_, err = c.bw.Write(payload)
-		}
-		if err == nil {
-			err = c.bw.Flush()
-		}
-		c.mu.Unlock()
-		if err != nil {
-			return
+			peerkit.Fanout(subs.Snapshot(), func(d *peerkit.GobwasConn) { d.WriteRaw(frame) })
+			return true
 		}
 	}
+	peerkit.GobwasEcho(br, c, maxMessage, true, relay)
 }
 
 // gws: its own server (gws.NewServer: http.ReadRequest straight off the socket), its OnRequest
@@ -368,13 +293,9 @@ func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	b.Close()
 }
 
-type quietLogger struct{}
-
-func (quietLogger) Error(...any) {}
-
 func gwsServe(ln net.Listener) {
 	s := gws.NewServer(&gwsHandler{subs: &peerkit.Registry[*gws.Conn]{}}, &gws.ServerOption{
-		Logger:             quietLogger{},
+		Logger:             peerkit.QuietLogger{},
 		ReadMaxPayloadSize: maxMessage,
 		Authorize: func(r *http.Request, session gws.SessionStorage) bool {
 			if r.URL.Path == "/broadcast" {
@@ -415,31 +336,13 @@ func nbioServe(ln net.Listener) error {
 	}
 	echoUp := newUpgrader()
 	echoUp.OnOpen(func(*nbws.Conn) { conns.Add(1) })
-	echoUp.OnMessage(func(c *nbws.Conn, typ nbws.MessageType, p []byte) { c.WriteMessage(typ, p) })
+	echoUp.OnMessage(peerkit.NbioEcho)
 	bcastUp := newUpgrader()
 	bcastUp.OnOpen(func(c *nbws.Conn) { conns.Add(1); subs.Add(c) })
 	bcastUp.OnMessage(func(_ *nbws.Conn, typ nbws.MessageType, p []byte) {
 		peerkit.Fanout(subs.Snapshot(), func(d *nbws.Conn) { d.WriteMessage(typ, p) })
 	})
-	handler := func(u *nbws.Upgrader) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			c, err := u.Upgrade(w, r, nil)
-			if err != nil {
-				return
-			}
-			// No keepalive deadline: idle and broadcast clients may never send.
-			c.SetReadDeadline(time.Time{})
-		}
-	}
-	eng := nbhttp.NewEngine(nbhttp.Config{
-		Network:                 "tcp",
-		Addrs:                   []string{ln.Addr().String()},
-		Listen:                  func(string, string) (net.Listener, error) { return ln, nil },
-		Handler:                 mux(handler(echoUp), handler(bcastUp)),
-		IOMod:                   nbhttp.IOModNonBlocking,
-		ReleaseWebsocketPayload: true,
-	})
-	return eng.Start()
+	return peerkit.NbioEngine(ln, mux(peerkit.NbioUpgrade(echoUp), peerkit.NbioUpgrade(bcastUp))).Start()
 }
 
 // coder: net/http, Accept, and a goroutine per connection; /echo copies each message from Reader
@@ -449,49 +352,20 @@ func nbioServe(ln net.Listener) error {
 func coderHandler() http.Handler {
 	var subs peerkit.Registry[*coder.Conn]
 	opts := &coder.AcceptOptions{CompressionMode: coder.CompressionDisabled, InsecureSkipVerify: true}
-	accept := func(w http.ResponseWriter, r *http.Request) *coder.Conn {
-		c, err := coder.Accept(w, r, opts)
-		if err != nil {
-			return nil
-		}
-		c.SetReadLimit(maxMessage)
-		return c
-	}
-	echo := func(w http.ResponseWriter, r *http.Request) {
-		c := accept(w, r)
-		if c == nil {
-			return
-		}
-		conns.Add(1)
-		defer conns.Add(-1)
-		defer c.CloseNow()
-		ctx := context.Background()
-		buf := make([]byte, 4096)
-		for {
-			typ, rd, err := c.Reader(ctx)
+	handle := func(loop func(*coder.Conn)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			c, err := coder.Accept(w, r, opts)
 			if err != nil {
 				return
 			}
-			wr, err := c.Writer(ctx, typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.CopyBuffer(wr, rd, buf); err != nil {
-				return
-			}
-			if err := wr.Close(); err != nil {
-				return
-			}
+			c.SetReadLimit(maxMessage)
+			conns.Add(1)
+			defer conns.Add(-1)
+			defer c.CloseNow()
+			loop(c)
 		}
 	}
-	bcast := func(w http.ResponseWriter, r *http.Request) {
-		c := accept(w, r)
-		if c == nil {
-			return
-		}
-		conns.Add(1)
-		defer conns.Add(-1)
-		defer c.CloseNow()
+	bcast := func(c *coder.Conn) {
 		subs.Add(c)
 		defer subs.Remove(c)
 		ctx := context.Background()
@@ -503,5 +377,5 @@ func coderHandler() http.Handler {
 			peerkit.Fanout(subs.Snapshot(), func(d *coder.Conn) { d.Write(ctx, typ, p) })
 		}
 	}
-	return mux(echo, bcast)
+	return mux(handle(peerkit.CoderEcho), handle(bcast))
 }
