@@ -39,14 +39,12 @@ func (c *Conn) Enrollable() bool {
 	return !c.closeSent
 }
 
-// sendRequest queues the upgrade request prepared by SetRequest. Loop only.
+// sendRequest queues the upgrade request prepared by SetRequest, in the turn of OnOpen.
 func (c *Conn) sendRequest() {
 	c.mu.Lock()
-	c.out = c.outBuffer()
-	c.out.B = append(c.out.B, c.client.request...)
-	c.inTurn = true
+	b := c.queue().buffer()
+	b.B = append(b.B, c.client.request...)
 	c.mu.Unlock()
-	c.endTurn()
 }
 
 // readResponse parses the server's answer and opens the connection, or fails it with the error

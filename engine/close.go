@@ -7,16 +7,34 @@ import (
 	"github.com/wsloop/wsloop/codec"
 )
 
+// The close state machine. A connection is open until a close frame is sent or received
+// (closing: we sent, they sent, or both), then drains its output, then is closed. Every way a
+// connection ends goes through here: a close handshake (closeReceived, WriteClose), a failure
+// (fail: protocol violations, handler panics, refused handshakes, a slow peer), an abort (abort:
+// timeouts, Cancel, Terminate). One function, settle, closes or half-closes the socket, and only
+// once the output is drained, unless the end is immediate. Closed fires exactly once, from
+// OnClose, after the socket is really closed; Error fires before it when an error caused it.
+
+// socketEnd is what the close state machine does with the socket.
+type socketEnd uint8
+
+const (
+	keepSocket   socketEnd = iota
+	closeDrained           // close once the output is in the kernel (the server's end, a failure)
+	shutDrained            // half-close once the output is in the kernel (the client's end)
+	shutDone               // half-closed: wait for the peer's FIN, within the close timeout
+	closeNow               // close at once, dropping what is queued
+)
+
 // closing is the close handshake's state on the loop.
 type closing struct {
-	received        bool // a close frame arrived
-	code            codec.CloseCode
-	reason          []byte
-	failed          codec.CloseCode // the code we failed the connection with
-	err             error           // what ended the connection, reported by Error before Closed
-	stopRead        bool            // nothing more is read
-	tcpWhenDrained  bool            // close the socket once the output is in the kernel
-	shutWhenDrained bool            // end our half of the stream once the output is in the kernel
+	received bool // a close frame arrived
+	code     codec.CloseCode
+	reason   []byte
+	failed   codec.CloseCode // the code we failed the connection with
+	err      error           // what ended the connection, reported by Error before Closed
+	stopRead bool            // nothing more is read
+	socket   socketEnd
 }
 
 // done reports whether the connection ended deliberately: a socket error after that is no news.
@@ -36,6 +54,27 @@ func (s *closing) result() (codec.CloseCode, []byte) {
 
 func (s *closing) release() { s.reason = nil }
 
+// end records what to do with the socket; a later, more final decision wins.
+func (s *closing) end(e socketEnd) {
+	if e > s.socket {
+		s.socket = e
+	}
+}
+
+// settle is the one place that closes or half-closes the socket: at once for closeNow, once
+// drained otherwise. It reports whether the socket was closed. Loop only.
+func (c *Conn) settle(drained bool) bool {
+	switch {
+	case c.closing.socket == closeNow, c.closing.socket == closeDrained && drained:
+		c.t.CloseSocket()
+		return true
+	case c.closing.socket == shutDrained && drained:
+		c.closing.socket = shutDone
+		c.t.CloseWrite()
+	}
+	return false
+}
+
 // WriteClose starts the closing handshake with code and reason (code 0 sends a close frame with no
 // code, reported as 1005). In Connecting it abandons the handshake; once a close was sent it does
 // nothing. The connection stays open until the peer answers or CloseTimeout passes.
@@ -51,17 +90,9 @@ func (c *Conn) WriteClose(code codec.CloseCode, reason string) error {
 	case c.state == Connecting:
 		c.state = Closing
 		c.closeSent = true // nothing may be sent any more; the loop closes the socket
-		enrolled := c.enrolled
-		c.mu.Unlock()
-		if enrolled {
-			c.Wake()
-		}
-		return nil
-	case c.state != Open || c.closeSent:
-		c.mu.Unlock()
-		return nil
+	case c.state == Open && !c.closeSent:
+		c.sendCloseLocked(code, stringBytes(reason))
 	}
-	c.sendCloseLocked(code, stringBytes(reason))
 	c.unlockAndWake()
 	return nil
 }
@@ -70,29 +101,24 @@ func (c *Conn) WriteClose(code codec.CloseCode, reason string) error {
 // reports err, then Closed. It does nothing once the connection is open.
 func (c *Conn) Cancel(err error) {
 	c.mu.Lock()
-	if c.state != Connecting {
-		c.mu.Unlock()
-		return
+	if c.state == Connecting {
+		c.state = Closing
+		c.closeSent = true
+		c.cancelErr = err
 	}
-	c.state = Closing
-	c.closeSent = true
-	c.cancelErr = err
-	enrolled := c.enrolled
-	c.mu.Unlock()
-	if enrolled {
-		c.Wake()
-	}
+	c.unlockAndWake()
 }
 
-// Terminate closes the socket at once, from any goroutine, dropping whatever is still queued:
-// for a shutdown whose grace period ran out. Closed reports 1006 unless a close frame arrived.
+// Terminate closes the socket at once, from any goroutine and in any state, dropping whatever is
+// still queued: for a shutdown whose grace period ran out, or a connection still in its handshake.
+// Closed reports 1006 unless a close frame arrived.
 func (c *Conn) Terminate() {
 	c.mu.Lock()
 	c.terminated = true
-	enrolled := c.enrolled
+	enrolled, t := c.enrolled, c.t
 	c.mu.Unlock()
 	if enrolled {
-		c.Wake()
+		t.Wake()
 	}
 }
 
@@ -103,18 +129,19 @@ func (c *Conn) sendCloseLocked(code codec.CloseCode, reason []byte) {
 	if code != 0 && code != codec.CloseNoStatus {
 		p = codec.AppendClosePayload(buf[:0], code, string(reason))
 	}
-	c.appendFrameLocked(true, codec.OpClose, p)
+	c.queue().appendFrame(c.cfg.Role, true, codec.OpClose, p)
 	c.closeSent = true
 	c.state = Closing
 	c.streaming = false
 }
 
 // closeReceived handles the peer's close frame (RFC 6455 section 7.1): echo it unless we sent one,
-// then the server closes TCP once the echo is out; the client waits for the server to do so.
+// then the server closes TCP once the echo is out; the client half-closes and waits for the
+// server's FIN, so that a server that waits for the client (nodejs-websocket does) closes too.
 func (c *Conn) closeReceived(p []byte) {
 	code, reason, err := codec.ParseClosePayload(p)
 	if err != nil {
-		c.fail(err)
+		c.failProtocol(err)
 		return
 	}
 	c.closing.received, c.closing.code = true, code
@@ -126,54 +153,61 @@ func (c *Conn) closeReceived(p []byte) {
 	}
 	c.state = Closing
 	c.mu.Unlock()
-	c.closeWhenDone()
+	if c.cfg.Role == codec.ServerRole {
+		c.closing.end(closeDrained)
+	} else {
+		c.closing.end(shutDrained)
+	}
 }
 
-// fail ends the connection after a protocol violation: report it, send a close frame with its
-// code (RFC 6455 section 7.1.7) and close the socket once that frame is out.
-func (c *Conn) fail(err error) {
-	code := codec.CloseProtocolError
+// failProtocol fails the connection after a protocol violation with the violation's close code
+// (RFC 6455 section 7.1.7).
+func (c *Conn) failProtocol(err error) {
+	code, reason := codec.CloseProtocolError, ""
 	var pe *codec.ProtocolError
 	if errors.As(err, &pe) {
-		code = pe.Code
+		code, reason = pe.Code, pe.Msg
 	}
-	c.closing.failed, c.closing.stopRead = code, true
-	c.ev.Error(err)
-	c.closing.err = err
+	c.fail(code, reason, err)
+}
+
+// fail ends the connection because of err: report it (Error, then Closed), send a close frame
+// with code and reason unless one was sent, and close the socket once that frame is out. Only the
+// first failure is reported.
+func (c *Conn) fail(code codec.CloseCode, reason string, err error) {
+	c.closing.stopRead = true
+	c.closing.end(closeDrained)
+	if c.closing.err != nil {
+		return
+	}
+	c.closing.failed, c.closing.err = code, err
 	c.mu.Lock()
-	if !c.closeSent {
-		reason := ""
-		if pe != nil {
-			reason = pe.Msg
-		}
+	if c.state == Open && !c.closeSent {
 		c.sendCloseLocked(code, stringBytes(reason))
 	}
 	c.mu.Unlock()
-	c.closing.tcpWhenDrained = true
+	c.report(err)
 }
 
-// closeWhenDone ends TCP once the close handshake is complete: the server closes it (after the
-// output), as RFC 6455 section 7.1.1 asks; the client ends its half of the stream, so that a
-// server that waits for the client (nodejs-websocket does) closes too, and waits for the server's
-// FIN until CloseTimeout.
-func (c *Conn) closeWhenDone() {
-	if c.cfg.Role == codec.ServerRole {
-		c.closing.tcpWhenDrained = true
-		return
+// report hands err to the Error event if the user knows the connection; a panic of the error
+// handler itself is dropped, since the connection is ending anyway.
+func (c *Conn) report(err error) {
+	defer func() { _ = recover() }()
+	if c.visible() {
+		c.ev.Error(err)
 	}
-	c.closing.shutWhenDrained = true
 }
 
-// abort ends the connection at once with err (a handshake that timed out or was refused).
+// abort ends the connection at once with err (nil for none): a handshake that timed out, a
+// connection given up, a peer that does not read.
 func (c *Conn) abort(err error) {
 	if err != nil && c.closing.err == nil {
 		c.closing.err = err
-		if c.visible() {
-			c.ev.Error(err)
-		}
+		c.report(err)
 	}
 	c.closing.stopRead = true
-	c.CloseSocket()
+	c.closing.end(closeNow)
+	c.settle(false)
 }
 
 // visible reports whether the user knows the connection: a server connection only once its

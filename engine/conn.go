@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsloop/wsloop/bufpool"
@@ -35,12 +38,14 @@ var (
 	ErrTruncated     = errors.New("websocket: connection closed before the binary message ended")
 	ErrHandshakeTime = errors.New("websocket: opening handshake timed out")
 	ErrCloseTime     = errors.New("websocket: closing handshake timed out")
+	ErrSharedClient  = errors.New("websocket: a prepared frame is unmasked: a client connection cannot send it")
+	ErrDrainTime     = errors.New("websocket: the peer read nothing while the send queue was over its cap")
 )
 
 // Conn is one WebSocket connection. Its send methods are safe from any goroutine; everything else
 // runs on its loop.
 type Conn struct {
-	poller.Conn
+	t   poller.Transport // nil until OnOpen
 	ev  Events
 	cfg *Config
 
@@ -52,21 +57,19 @@ type Conn struct {
 	inTurn     bool // the loop is inside a turn and flushes when it ends
 	refused    bool // a send was refused for a full queue: Drained follows when it empties
 	closeSent  bool
-	enrolled   bool            // OnOpen ran: the loop may be woken
-	terminated bool            // Terminate was called: the loop closes the socket at once
-	opened     bool            // loop only: the handshake succeeded
-	out        *bufpool.Buffer // output not yet handed to the transport
-	lent       lentOutput      // payloads sent without a copy, beside their headers in out
-	handed     uint64          // bytes ever handed to the transport
-	backlog    int64           // bytes handed to the transport and not yet taken by the kernel
-	callbacks  []sendCallback
+	enrolled   bool  // OnOpen ran: the loop may be woken
+	terminated bool  // Terminate was called, or a full queue under CloseSlow: close at once
+	opened     bool  // loop only: the handshake succeeded
+	paused     bool  // loop only: input is paused, by the output over its cap or by the user
+	q          *outq // output; nil while nothing is queued or awaited
+	lend       lending
 	cancelErr  error // why Cancel, or a full queue under CloseSlow, gave the connection up
 
+	userPause atomic.Bool // PauseInput was called and ResumeInput not yet
+
 	// Loop only.
-	pending  *bufpool.Buffer   // bytes received before enrollment and not consumed yet
-	retired  []*bufpool.Buffer // assembled messages whose bytes wait in lent output
-	iov      [][]byte          // scratch for writing lent output
-	spare    []lentSeg         // the lent pieces' second slice, while the first is written
+	pending  *bufpool.Buffer   // bytes received and kept before they can be consumed
+	retired  []*bufpool.Buffer // assembled messages whose bytes were lent to the output
 	req      *codec.Request    // the server's handshake in progress, pooled
 	client   *clientHandshake  // the client's handshake in progress, pooled
 	rd       reader
@@ -83,18 +86,21 @@ func (c *Conn) Init(cfg *Config, ev Events) {
 // Preload gives the connection bytes that were received before it was enrolled (a request read
 // by net/http before the hijack). They are processed first, as if they had just arrived.
 func (c *Conn) Preload(b []byte) {
-	if len(b) == 0 {
-		return
+	if len(b) > 0 {
+		c.keep(b)
 	}
-	c.pending = bufpool.Get()
+}
+
+// keep appends b to the bytes kept for later. Loop only (or before enrollment).
+func (c *Conn) keep(b []byte) {
+	if c.pending == nil {
+		c.pending = bufpool.Get()
+	}
 	c.pending.B = append(c.pending.B, b...)
 }
 
 // HandshakeTimeout returns the bound of the opening handshake.
 func (c *Conn) HandshakeTimeout() time.Duration { return c.cfg.handshakeTimeout() }
-
-// Transport implements poller.Session.
-func (c *Conn) Transport() *poller.Conn { return &c.Conn }
 
 // State returns the ready state.
 func (c *Conn) State() State {
@@ -109,42 +115,44 @@ func (c *Conn) setState(s State) {
 	c.mu.Unlock()
 }
 
-// beginTurn marks the start of a loop turn: sends made until endTurn are flushed together.
-func (c *Conn) beginTurn() {
+// TLS returns the state of a TLS connection, false for a plain one or before it is open.
+func (c *Conn) TLS() (tls.ConnectionState, bool) {
 	c.mu.Lock()
-	c.inTurn = true
+	t := c.t
 	c.mu.Unlock()
+	if t == nil {
+		return tls.ConnectionState{}, false
+	}
+	return t.TLS()
 }
 
-// endTurn flushes what the turn queued and settles what waits on the output draining.
-func (c *Conn) endTurn() {
-	c.flush()
-	c.afterFlush()
-}
+// RemoteAddr returns the peer's address. Loop only.
+func (c *Conn) RemoteAddr() net.Addr { return c.t.RemoteAddr() }
 
 // OnOpen implements poller.Session.
-func (c *Conn) OnOpen() {
+func (c *Conn) OnOpen(t poller.Transport, started int64) {
 	defer c.recoverHandler()
 	c.mu.Lock()
+	c.t = t
 	c.enrolled = true
-	abandoned, cancelErr := c.closeSent, c.cancelErr
+	abandoned, cancelErr := c.closeSent || c.terminated, c.cancelErr
 	c.mu.Unlock()
-	if abandoned { // WriteClose or Cancel gave the connection up while it was being enrolled
+	if abandoned { // WriteClose, Cancel or Terminate gave the connection up while it was enrolled
 		c.abort(cancelErr)
 		return
 	}
-	c.deadline.handshake = nowNano() + int64(c.cfg.handshakeTimeout())
+	c.deadline.handshake = started + int64(c.cfg.handshakeTimeout())
+	c.beginTurn()
 	if c.cfg.Role == codec.ClientRole {
 		c.sendRequest()
 	}
 	if c.pending != nil {
-		c.OnTraffic(nil)
+		c.consume(nil)
 	}
-	c.armTimer()
+	c.endTurn()
 }
 
-// OnWake implements poller.Session: another goroutine queued output, or gave up a connection
-// still in Connecting.
+// OnWake implements poller.Session: another goroutine queued output, or gave the connection up.
 func (c *Conn) OnWake() {
 	defer c.recoverHandler()
 	c.mu.Lock()
@@ -166,18 +174,20 @@ func (c *Conn) OnTraffic(in []byte) (n int) {
 			n = len(in) // nothing more is read after a handler's panic
 		}
 	}()
-	if c.pending != nil {
-		return c.trafficAfterPreload(in)
-	}
-	return c.traffic(in)
+	c.beginTurn()
+	n = c.consume(in)
+	c.endTurn()
+	return n
 }
 
-// trafficAfterPreload takes every byte from the transport behind the preloaded ones, processes
-// them together and keeps what is left until it is consumed; then the connection reads from the
-// transport's buffer again.
-func (c *Conn) trafficAfterPreload(in []byte) int {
+// consume processes in, behind the bytes kept earlier if any, and returns how much of in the
+// transport may forget. Kept bytes are processed first and what stays unconsumed of them is kept.
+func (c *Conn) consume(in []byte) int {
+	if c.pending == nil {
+		return c.process(in)
+	}
 	c.pending.B = append(c.pending.B, in...)
-	n := c.traffic(c.pending.B)
+	n := c.process(c.pending.B)
 	if c.pending != nil { // OnClose may have run and released it
 		rest := copy(c.pending.B, c.pending.B[n:])
 		c.pending.B = c.pending.B[:rest]
@@ -189,8 +199,11 @@ func (c *Conn) trafficAfterPreload(in []byte) int {
 	return len(in)
 }
 
-func (c *Conn) traffic(in []byte) int {
-	c.beginTurn()
+// process parses the handshake and then frames, and returns how many bytes it consumed.
+func (c *Conn) process(in []byte) int {
+	if c.inputStopped() {
+		return 0
+	}
 	n := 0
 	switch {
 	case c.opened:
@@ -202,7 +215,6 @@ func (c *Conn) traffic(in []byte) int {
 	if c.opened {
 		n += c.readFrames(in[n:])
 	}
-	c.endTurn()
 	return n
 }
 
@@ -216,13 +228,15 @@ func (c *Conn) OnClose(err error) {
 	givenUp := c.closeSent && !c.opened && c.cancelErr == nil
 	c.state = Closed
 	c.inTurn = false
-	out := c.out
-	c.out = nil
-	cbs := c.callbacks
-	c.callbacks = nil
-	c.lent.reset()
+	q := c.q
+	c.q = nil
+	c.lend = lending{}
 	c.mu.Unlock()
-	bufpool.Put(out)
+	var cbs []sendCallback
+	if q != nil {
+		cbs = q.drop()
+		queues.Put(q)
+	}
 	c.releaseRetired()
 	bufpool.Put(c.pending)
 	c.pending = nil

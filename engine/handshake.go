@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -59,12 +60,12 @@ func (c *Conn) readRequest(in []byte) int {
 	req := c.req
 	n, err := req.Parse(in)
 	if errors.Is(err, codec.ErrNotUpgrade) {
-		body, complete, bodyErr := requestBody(req, in[n:])
+		body, need, bodyErr := requestBody(req, in[n:])
 		switch {
 		case bodyErr != nil:
 			err = bodyErr
-		case !complete:
-			return 0 // the head stays with the transport until the body is here too
+		case need > 0:
+			return c.keepRequest(in, n+need)
 		case c.serveHTTP(req, body):
 			return len(in)
 		}
@@ -82,14 +83,19 @@ func (c *Conn) readRequest(in []byte) int {
 		return len(in)
 	}
 	c.mu.Lock()
-	c.out = c.outBuffer()
-	resp, err := codec.AppendResponse(c.out.B, req.Key, v.Protocol, v.Header)
+	if c.state != Connecting || c.terminated { // given up while the request was being parsed
+		c.mu.Unlock()
+		c.abort(c.cancelErr)
+		return len(in)
+	}
+	b := c.queue().buffer()
+	resp, err := codec.AppendResponse(b.B, req.Key, v.Protocol, v.Header)
 	if err != nil {
 		c.mu.Unlock()
 		c.refuse(&codec.HandshakeError{Status: 500, Msg: err.Error()})
 		return len(in)
 	}
-	c.out.B = resp
+	b.B = resp
 	c.state = Open
 	c.mu.Unlock()
 	c.releaseHandshake()
@@ -109,11 +115,28 @@ func (c *Conn) serveHTTP(req *codec.Request, body []byte) bool {
 	}
 	buf.B = resp
 	c.mu.Lock()
-	bufpool.Put(c.out) // nothing was queued before the handshake; drop it for the answer
-	c.out = buf
+	q := c.queue()
+	bufpool.Put(q.owned) // nothing was queued before the handshake; the answer takes its place
+	q.owned = buf
 	c.mu.Unlock()
-	c.endHandshake()
+	c.releaseHandshake()
+	c.deadline.handshake = 0
+	c.closing.stopRead = true
+	c.closing.end(closeDrained)
 	return true
+}
+
+// keepRequest moves a plain HTTP request whose body has not all arrived into the connection's
+// own buffer, sized for the whole request (size bytes, at most the head cap plus maxHTTPBody),
+// so that the transport keeps no copy of it.
+func (c *Conn) keepRequest(in []byte, size int) int {
+	if c.pending == nil {
+		c.pending = bufpool.Get()
+		c.pending.B = slices.Grow(c.pending.B, size)
+		c.pending.B = append(c.pending.B, in...)
+		return len(in)
+	}
+	return 0 // in is the kept request itself: it stays kept until more arrives
 }
 
 // maxHTTPBody caps the body of a plain HTTP request served on a WebSocket port.
@@ -127,25 +150,25 @@ var (
 )
 
 // requestBody returns the body of a plain HTTP request whose head was parsed, from rest, the bytes
-// after the head: complete is false while part of it has not arrived.
-func requestBody(req *codec.Request, rest []byte) (body []byte, complete bool, err error) {
+// after the head, or how many bytes of it are still to come.
+func requestBody(req *codec.Request, rest []byte) (body []byte, need int, err error) {
 	if req.Header("Transfer-Encoding") != nil {
-		return nil, false, errChunkedBody
+		return nil, 0, errChunkedBody
 	}
 	cl := req.Header("Content-Length")
 	if cl == nil {
-		return nil, true, nil
+		return nil, 0, nil
 	}
 	n, convErr := strconv.Atoi(string(cl))
 	switch {
 	case convErr != nil || n < 0:
-		return nil, false, errBadLength
+		return nil, 0, errBadLength
 	case n > maxHTTPBody:
-		return nil, false, errBodyTooBig
+		return nil, 0, errBodyTooBig
 	case len(rest) < n:
-		return nil, false, nil
+		return nil, n, nil
 	}
-	return rest[:n], true, nil
+	return rest[:n], 0, nil
 }
 
 // refuse answers a request that cannot be upgraded with its HTTP status and closes.
@@ -155,29 +178,28 @@ func (c *Conn) refuse(err error) {
 		he = &codec.HandshakeError{Status: 400, Msg: err.Error()}
 	}
 	c.mu.Lock()
-	c.out = c.outBuffer()
-	c.out.B = codec.AppendHandshakeError(c.out.B, he)
+	b := c.queue().buffer()
+	b.B = codec.AppendHandshakeError(b.B, he)
 	c.mu.Unlock()
-	c.endHandshake()
+	c.endHandshake(he)
 }
 
 // refuseWith answers with the refusal a Handshake event chose.
 func (c *Conn) refuseWith(v Verdict) {
 	c.mu.Lock()
-	c.out = c.outBuffer()
-	resp, err := codec.AppendHTTPResponse(c.out.B, v.Refuse, v.Header, v.Body)
+	b := c.queue().buffer()
+	resp, err := codec.AppendHTTPResponse(b.B, v.Refuse, v.Header, v.Body)
 	if err != nil {
-		resp = codec.AppendHandshakeError(c.out.B, &codec.HandshakeError{Status: 500, Msg: err.Error()})
+		resp = codec.AppendHandshakeError(b.B, &codec.HandshakeError{Status: 500, Msg: err.Error()})
 	}
-	c.out.B = resp
+	b.B = resp
 	c.mu.Unlock()
-	c.endHandshake()
+	c.endHandshake(&codec.HandshakeError{Status: v.Refuse, Msg: "refused by the handshake hook"})
 }
 
-// endHandshake closes a connection whose handshake failed, once its answer is out.
-func (c *Conn) endHandshake() {
+// endHandshake fails a connection whose handshake was refused, once its answer is out.
+func (c *Conn) endHandshake(err error) {
 	c.releaseHandshake()
 	c.deadline.handshake = 0
-	c.closing.stopRead = true
-	c.closing.tcpWhenDrained = true
+	c.fail(0, "", err)
 }

@@ -27,28 +27,10 @@ func (c *Conn) recoverHandler() {
 	}
 }
 
-// handlerPanicked reports a recovered panic and closes the connection with 1011.
+// handlerPanicked fails the connection with 1011 and ends the turn the panic cut short.
 func (c *Conn) handlerPanicked(r any) {
-	err := &PanicError{Value: r, Stack: debug.Stack()}
-	c.closing.stopRead, c.closing.tcpWhenDrained = true, true
-	c.closing.failed = codec.CloseInternalError
-	c.mu.Lock()
-	if c.state == Open && !c.closeSent {
-		c.sendCloseLocked(codec.CloseInternalError, []byte("internal error"))
-	}
-	c.inTurn = true
-	c.mu.Unlock()
-	if c.closing.err == nil {
-		c.closing.err = err
-		c.reportPanic(err)
-	}
-	c.endTurn()
-}
-
-// reportPanic hands the panic to the error event; a panic of the error handler itself is dropped.
-func (c *Conn) reportPanic(err error) {
-	defer func() { _ = recover() }()
-	if c.visible() {
-		c.ev.Error(err)
+	c.fail(codec.CloseInternalError, "internal error", &PanicError{Value: r, Stack: debug.Stack()})
+	if c.t != nil {
+		c.endTurn()
 	}
 }

@@ -29,7 +29,7 @@ type reader struct {
 // whose payload is still arriving. It returns how many bytes it consumed; a partial header stays.
 func (c *Conn) readFrames(in []byte) int {
 	n := 0
-	for !c.closing.stopRead {
+	for !c.closing.stopRead && !c.inputStopped() {
 		if c.rd.inFrame {
 			n += c.readPayload(in[n:])
 			if c.rd.inFrame {
@@ -39,7 +39,7 @@ func (c *Conn) readFrames(in []byte) int {
 		}
 		h, hn, err := codec.ParseHeader(in[n:], c.cfg.Role, c.cfg.maxMessage())
 		if err != nil {
-			c.fail(err)
+			c.failProtocol(err)
 			break
 		}
 		if hn == 0 {
@@ -59,7 +59,7 @@ func (c *Conn) readFrames(in []byte) int {
 			continue
 		}
 		if err := c.rd.checkSequence(h, c.cfg.maxMessage()); err != nil {
-			c.fail(err)
+			c.failProtocol(err)
 			break
 		}
 		if c.wholeMessage(h, in[n+hn:]) {
@@ -69,7 +69,7 @@ func (c *Conn) readFrames(in []byte) int {
 				codec.Mask(h.Mask, 0, p)
 			}
 			if h.Opcode == codec.OpText && !codec.ValidUTF8(p) {
-				c.fail(codec.ErrInvalidUTF8)
+				c.failProtocol(codec.ErrInvalidUTF8)
 				break
 			}
 			c.deliver(h.Opcode, p)
@@ -83,6 +83,9 @@ func (c *Conn) readFrames(in []byte) int {
 	}
 	return n
 }
+
+// inputStopped reports whether messages are to stay unread for now: the input is paused.
+func (c *Conn) inputStopped() bool { return c.paused || c.userPause.Load() }
 
 // wholeMessage reports whether the frame is an unfragmented message whose payload sits whole in
 // rest, to be handed over in place, without a copy.
@@ -142,12 +145,12 @@ func (c *Conn) readPayload(in []byte) int {
 	default:
 		if r.msgOp == codec.OpText {
 			if _, ok := r.utf8.Feed(p); !ok {
-				c.fail(codec.ErrInvalidUTF8)
+				c.failProtocol(codec.ErrInvalidUTF8)
 				return len(p)
 			}
 		}
 		if err := bufpool.Append(r.msg, p, int(c.cfg.maxMessage())); err != nil {
-			c.fail(codec.ErrMessageTooBig)
+			c.failProtocol(codec.ErrMessageTooBig)
 			return len(p)
 		}
 	}
@@ -180,7 +183,7 @@ func (c *Conn) finishMessage() {
 		r.utf8.Reset()
 		if !complete {
 			bufpool.Put(msg)
-			c.fail(codec.ErrInvalidUTF8)
+			c.failProtocol(codec.ErrInvalidUTF8)
 			return
 		}
 	}
@@ -215,7 +218,7 @@ func (c *Conn) control(op codec.Opcode, p []byte) {
 	case codec.OpPing:
 		c.mu.Lock()
 		if c.state == Open && !c.closeSent {
-			c.appendFrameLocked(true, codec.OpPong, p)
+			c.queue().appendFrame(c.cfg.Role, true, codec.OpPong, p)
 		}
 		c.mu.Unlock()
 	case codec.OpPong:

@@ -1,17 +1,17 @@
 package engine
 
-import "time"
-
-// deadlines are the moments a connection waits for; the poller is given the earliest.
+// deadlines are the moments a connection waits for; the transport is given the earliest.
 type deadlines struct {
-	handshake int64 // the opening handshake must be done by then
-	close     int64 // the closing handshake and the output drain must be done by then
-	drain     int64 // look at the output again (callbacks or a close wait on it)
+	handshake int64 // the opening handshake (TLS included) must be done by then
+	close     int64 // the closing handshake and the output's drain must be done by then
+	drain     int64 // look at the output again (callbacks, a refusal or a close wait on it)
+	overflow  int64 // the output, over its cap, must be back under it by then
+	armed     int64 // the deadline the transport was given
 }
 
 func (d *deadlines) earliest() int64 {
 	m := int64(0)
-	for _, t := range [...]int64{d.handshake, d.close, d.drain} {
+	for _, t := range [...]int64{d.handshake, d.close, d.drain, d.overflow} {
 		if t != 0 && (m == 0 || t < m) {
 			m = t
 		}
@@ -19,32 +19,34 @@ func (d *deadlines) earliest() int64 {
 	return m
 }
 
-// armTimer gives the poller the earliest deadline. Loop only.
+// armTimer gives the transport the earliest deadline. Loop only.
 func (c *Conn) armTimer() {
-	if c.SocketClosed() {
-		return
-	}
-	if at := c.deadline.earliest(); at != c.Deadline() {
-		c.SetDeadline(at)
+	if at := c.deadline.earliest(); at != c.deadline.armed && !c.t.Closed() {
+		c.deadline.armed = at
+		c.t.SetDeadline(at)
 	}
 }
 
 // OnTimer implements poller.Session.
 func (c *Conn) OnTimer(now int64) {
 	defer c.recoverHandler()
+	c.deadline.armed = 0
+	d := &c.deadline
 	switch {
-	case c.deadline.handshake != 0 && now >= c.deadline.handshake:
-		c.deadline.handshake = 0
+	case d.handshake != 0 && now >= d.handshake:
+		d.handshake = 0
 		c.abort(ErrHandshakeTime)
 		return
-	case c.deadline.close != 0 && now >= c.deadline.close:
-		c.deadline.close = 0
-		c.CloseSocket() // the peer had its time; what is still queued is dropped
+	case d.close != 0 && now >= d.close:
+		d.close = 0
+		c.abort(nil) // the peer had its time; what is still queued is dropped
+		return
+	case d.overflow != 0 && now >= d.overflow:
+		d.overflow = 0
+		c.abort(ErrDrainTime)
 		return
 	}
-	c.deadline.drain = 0
+	d.drain = 0
 	c.beginTurn()
 	c.endTurn()
 }
-
-func nowNano() int64 { return time.Now().UnixNano() }

@@ -13,8 +13,8 @@ type Loop struct {
 	el gnet.EventLoop
 
 	mu        sync.Mutex
-	woken     []*Conn // filled by any goroutine, drained on the loop
-	spare     []*Conn
+	woken     []*gnetConn // filled by any goroutine, drained on the loop
+	spare     []*gnetConn
 	scheduled bool
 	wakeTask  gnet.Runnable
 	sweepTask gnet.Runnable
@@ -31,7 +31,7 @@ func newLoop(el gnet.EventLoop) *Loop {
 
 // enqueueWake records c and, unless a wake task is already queued, queues one. Many wakes from
 // many goroutines cost one task per loop turn.
-func (l *Loop) enqueueWake(c *Conn) {
+func (l *Loop) enqueueWake(c *gnetConn) {
 	l.mu.Lock()
 	l.woken = append(l.woken, c)
 	schedule := !l.scheduled

@@ -63,10 +63,7 @@ func start(loops int) (*Poller, error) {
 // blocks until OnOpen has run, so it must never be called from a loop goroutine. If enrolling
 // fails, s.OnClose runs with the error, without OnOpen, before Enroll returns it.
 func (p *Poller) Enroll(nc net.Conn, s Session) error {
-	c := s.Transport()
-	c.session = s
-	if _, err := p.client.EnrollContext(nc, s); err != nil {
-		c.closed = true
+	if _, err := p.client.EnrollContext(nc, &gnetConn{session: s}); err != nil {
 		s.OnClose(err)
 		return err
 	}
@@ -75,12 +72,7 @@ func (p *Poller) Enroll(nc net.Conn, s Session) error {
 
 // Abandon ends a session whose connection never reached Enroll (a dial that failed or was given
 // up): OnClose runs with err on the caller's goroutine, without OnOpen.
-func Abandon(s Session, err error) {
-	c := s.Transport()
-	c.session = s
-	c.closed = true
-	s.OnClose(err)
-}
+func Abandon(s Session, err error) { s.OnClose(err) }
 
 // Live returns the number of connections enrolled and not yet closed.
 func (p *Poller) Live() int64 { return p.live.Load() }
@@ -95,47 +87,6 @@ func (p *Poller) loopOf(el gnet.EventLoop) *Loop {
 		p.list = append(p.list, l)
 	}
 	return l
-}
-
-// OnOpen implements gnet.EventHandler.
-func (p *Poller) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	s := gc.Context().(Session)
-	c := s.Transport()
-	c.gc = gc
-	c.loop = p.loopOf(gc.EventLoop())
-	p.live.Add(1)
-	s.OnOpen()
-	return nil, gnet.None
-}
-
-// OnTraffic implements gnet.EventHandler.
-func (p *Poller) OnTraffic(gc gnet.Conn) gnet.Action {
-	s := gc.Context().(Session)
-	in, _ := gc.Peek(-1)
-	if len(in) == 0 {
-		return gnet.None
-	}
-	n := s.OnTraffic(in)
-	if n > 0 && !s.Transport().closed {
-		_, _ = gc.Discard(n)
-	}
-	return gnet.None
-}
-
-// OnClose implements gnet.EventHandler.
-func (p *Poller) OnClose(gc gnet.Conn, err error) gnet.Action {
-	s, ok := gc.Context().(Session)
-	if !ok {
-		return gnet.None
-	}
-	c := s.Transport()
-	if c.closed {
-		return gnet.None
-	}
-	c.closed = true
-	p.live.Add(-1)
-	s.OnClose(err)
-	return gnet.None
 }
 
 // tick schedules a timer sweep on every loop that has deadlines, once per Tick. gnet's own OnTick

@@ -7,67 +7,88 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// stream runs a connection that cannot be enrolled into gnet (a *tls.Conn: gnet has no TLS) on a
-// goroutine of its own, reading; what other goroutines queue is written by a short-lived goroutine
-// per batch of wakes. A mutex stands for the loop: Session methods run under it, never two at once.
+// stream is the transport of a connection that cannot be enrolled into gnet (a *tls.Conn: gnet
+// has no TLS): it runs on a goroutine of its own, reading; what other goroutines queue is written
+// by a short-lived goroutine per batch of wakes. A mutex stands for the loop: Session methods run
+// under it, never two at once.
 type stream struct {
-	nc     net.Conn
-	mu     sync.Mutex // the connection's "loop"
-	timer  *time.Timer
-	closed bool // we closed nc ourselves: the read error that follows is no news
+	nc       net.Conn
+	session  Session
+	mu       sync.Mutex // the connection's "loop"
+	resume   sync.Cond  // signalled when a paused read may go on; with mu
+	timer    *time.Timer
+	deadline int64
+	closed   bool // OnClose ran
+	own      bool // we closed nc ourselves: the read error that follows is no news
+	paused   bool
+	woken    atomic.Bool
 }
 
 // Stream runs nc, any net.Conn, for s on goroutines of its own. A *tls.Conn first completes its
 // TLS handshake within handshakeTimeout (0: no limit) or ctx; if that fails, s.OnClose runs with
 // the error, without OnOpen. Stream returns at once.
 func (p *Poller) Stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration) {
-	c := s.Transport()
-	c.session = s
-	c.st = &stream{nc: nc}
+	st := &stream{nc: nc, session: s}
+	st.resume.L = &st.mu
 	p.live.Add(1)
-	go c.st.run(p, ctx, c, handshakeTimeout)
+	go st.run(p, ctx, handshakeTimeout)
 }
 
-func (st *stream) run(p *Poller, ctx context.Context, c *Conn, handshakeTimeout time.Duration) {
+func (st *stream) run(p *Poller, ctx context.Context, handshakeTimeout time.Duration) {
 	defer p.live.Add(-1)
+	started := nowNano()
 	if err := handshakeTLS(ctx, st.nc, handshakeTimeout); err != nil {
 		answerPlainHTTP(err)
 		st.nc.Close()
-		c.closed = true
-		c.session.OnClose(err)
+		st.closed = true
+		st.session.OnClose(err)
 		return
 	}
 	st.mu.Lock()
-	c.session.OnOpen()
+	st.session.OnOpen(st, started)
 	st.mu.Unlock()
 
 	var rb readBuffer
+	defer rb.release()
 	for {
+		if !st.waitResumed() {
+			return
+		}
 		space := rb.space()
 		n, err := st.nc.Read(space)
 		st.mu.Lock()
-		if c.closed {
+		if st.closed {
 			st.mu.Unlock()
-			rb.release()
 			return
 		}
 		if n > 0 {
 			rb.filled(n, space)
-			rb.consumed(c.session.OnTraffic(rb.bytes()))
+			rb.consumed(st.session.OnTraffic(rb.bytes()))
 		}
-		if err != nil && !c.closed {
-			st.finish(c, err)
+		if err != nil {
+			st.finish(err)
 		}
-		closed := c.closed
+		closed := st.closed
 		st.mu.Unlock()
 		if closed {
-			rb.release()
 			return
 		}
 	}
+}
+
+// waitResumed waits while the session paused its input, so that the kernel's window throttles the
+// peer, and reports whether the connection is still open.
+func (st *stream) waitResumed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for st.paused && !st.closed {
+		st.resume.Wait()
+	}
+	return !st.closed
 }
 
 // Read buffer sizes of a stream connection: an idle connection waits with the small one; a read
@@ -128,64 +149,104 @@ func (r *readBuffer) release() {
 	r.buf = r.idle[:]
 }
 
-// write writes b through; a failure closes the connection and reports it. st.mu is held.
-func (st *stream) write(c *Conn, b []byte) error {
-	if _, err := st.nc.Write(b); err != nil {
-		st.finish(c, err)
-		return err
+func (st *stream) Writev(bufs [][]byte) error {
+	if st.closed {
+		return net.ErrClosed
+	}
+	for _, b := range bufs {
+		if _, err := st.nc.Write(b); err != nil {
+			st.finish(err)
+			return err
+		}
 	}
 	return nil
 }
 
-// wake runs OnWake on a goroutine of its own for as long as it takes, so that an idle connection
-// keeps no goroutine waiting for wakes. Conn.Wake coalesces calls until OnWake runs.
-func (st *stream) wake(c *Conn) {
+// Buffered is zero: a stream writes through before Writev returns.
+func (st *stream) Buffered() int { return 0 }
+
+func (st *stream) PauseRead() { st.paused = true }
+
+func (st *stream) ResumeRead() {
+	st.paused = false
+	st.resume.Signal()
+}
+
+func (st *stream) CloseSocket() {
+	if !st.closed {
+		st.own = true
+		st.finish(nil)
+	}
+}
+
+func (st *stream) CloseWrite() {
+	if cw, ok := st.nc.(interface{ CloseWrite() error }); ok && !st.closed {
+		_ = cw.CloseWrite()
+	}
+}
+
+func (st *stream) Closed() bool { return st.closed }
+
+// Wake runs OnWake on a goroutine of its own for as long as it takes, so that an idle connection
+// keeps no goroutine waiting for wakes. Calls are coalesced until OnWake runs.
+func (st *stream) Wake() {
+	if !st.woken.CompareAndSwap(false, true) {
+		return
+	}
 	go func() {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		c.woken.Store(false)
-		if !c.closed {
-			c.session.OnWake()
+		st.woken.Store(false)
+		if !st.closed {
+			st.session.OnWake()
 		}
 	}()
 }
 
-// close closes the connection from a Session method: OnClose runs before it returns. st.mu is held.
-func (st *stream) close(c *Conn) {
-	st.closed = true
-	st.finish(c, nil)
+func (st *stream) SetDeadline(at int64) {
+	st.deadline = at
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	if at == 0 || st.closed {
+		return
+	}
+	st.timer = time.AfterFunc(time.Duration(at-nowNano()), func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if !st.closed && st.deadline == at {
+			st.deadline = 0
+			st.session.OnTimer(nowNano())
+		}
+	})
+}
+
+func (st *stream) Now() int64           { return nowNano() }
+func (st *stream) RemoteAddr() net.Addr { return st.nc.RemoteAddr() }
+func (st *stream) LocalAddr() net.Addr  { return st.nc.LocalAddr() }
+
+func (st *stream) TLS() (tls.ConnectionState, bool) {
+	if tc, ok := st.nc.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
 }
 
 // finish closes nc and runs OnClose once. st.mu is held.
-func (st *stream) finish(c *Conn, err error) {
-	if c.closed {
+func (st *stream) finish(err error) {
+	if st.closed {
 		return
 	}
-	c.closed = true
+	st.closed = true
 	st.nc.Close()
 	if st.timer != nil {
 		st.timer.Stop()
 	}
-	if st.closed || errors.Is(err, net.ErrClosed) {
+	st.resume.Signal()
+	if st.own || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
-	c.session.OnClose(err)
-}
-
-// setTimer makes OnTimer run at at. st.mu is held.
-func (st *stream) setTimer(c *Conn, at int64) {
-	d := time.Duration(at - nowNano())
-	if st.timer != nil {
-		st.timer.Stop()
-	}
-	st.timer = time.AfterFunc(d, func() {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if !c.closed && c.deadline == at {
-			c.deadline = 0
-			c.session.OnTimer(nowNano())
-		}
-	})
+	st.session.OnClose(err)
 }
 
 // answerPlainHTTP tells a client that spoke plain HTTP to a TLS server what went wrong, as

@@ -7,35 +7,48 @@ const Tick = 100 * time.Millisecond
 
 const wheelSlots = 256 // one turn of the wheel covers 25.6 s; later deadlines wait for their turn
 
+// shrinkSlot is the capacity above which a slot that is mostly empty after a sweep is given back.
+const shrinkSlot = 64
+
 type timerEntry struct {
-	c  *Conn
-	at int64
+	c    *gnetConn
+	tick int64 // the tick the entry is filed under; stale once c.filed differs
 }
 
-// wheel is a hashed timer wheel owned by one loop. Entries are not removed when a deadline changes
-// or a connection closes: the sweep drops an entry whose connection no longer has that deadline.
+// wheel is a hashed timer wheel owned by one loop. A connection has at most one live entry: a
+// deadline later than the one filed waits for that entry, which re-files it when it comes due; an
+// earlier one files a new entry and leaves the old one stale, to be dropped by the sweep.
 type wheel struct {
 	slots [wheelSlots][]timerEntry
 	next  int64 // the first tick not swept yet
-	count int   // entries in all slots
-	due   []*Conn
+	count int   // entries in all slots, live and stale
+	// sweeping is set while a slot is swept: what is filed then goes to a later tick.
+	sweeping bool
+	due      []*gnetConn
+	again    []*gnetConn // deadlines not passed yet whose entry came due: filed anew after the slot
 }
 
 // tickOf returns the tick that time t falls in.
 func tickOf(t int64) int64 { return t / int64(Tick) }
 
-// add files c under the first tick that starts at or after at, so that when the sweep reaches
-// that tick the deadline has passed, unless it is a whole turn of the wheel or more ahead.
-func (w *wheel) add(c *Conn, at int64) {
+// add makes sure c has an entry under the first tick that starts at or after at, or an earlier one.
+func (w *wheel) add(c *gnetConn, at int64) {
 	t := (at + int64(Tick) - 1) / int64(Tick)
 	if w.next == 0 {
 		w.next = tickOf(nowNano())
 	}
-	if t < w.next {
+	if t < w.next || w.sweeping && t == w.next {
 		t = w.next
+		if w.sweeping { // the slot being swept is not visited again this turn
+			t++
+		}
 	}
+	if c.filed != 0 && c.filed <= t {
+		return
+	}
+	c.filed = t
 	s := &w.slots[t%wheelSlots]
-	*s = append(*s, timerEntry{c, at})
+	*s = append(*s, timerEntry{c, t})
 	w.count++
 }
 
@@ -49,32 +62,54 @@ func (w *wheel) sweep(now int64) {
 	if last-w.next >= wheelSlots {
 		w.next = last - wheelSlots + 1
 	}
+	w.sweeping = true
 	for ; w.next <= last; w.next++ {
-		s := &w.slots[w.next%wheelSlots]
-		kept := (*s)[:0]
-		for _, e := range *s {
-			switch {
-			case e.c.closed || e.c.deadline != e.at:
-				w.count--
-			case e.at > now:
-				kept = append(kept, e)
-			default:
-				w.count--
-				e.c.deadline = 0
-				w.due = append(w.due, e.c)
-			}
-		}
-		clear((*s)[len(kept):])
-		*s = kept
-		// Fire after the slot is rebuilt: OnTimer may set a new deadline in this very slot.
-		for i, c := range w.due {
-			w.due[i] = nil
-			if !c.closed {
-				c.session.OnTimer(now)
-			}
-		}
-		w.due = w.due[:0]
+		w.sweepSlot(&w.slots[w.next%wheelSlots], now)
 	}
+	w.sweeping = false
 }
+
+func (w *wheel) sweepSlot(s *[]timerEntry, now int64) {
+	kept := (*s)[:0]
+	for _, e := range *s {
+		c := e.c
+		switch {
+		case e.tick > w.next: // a later turn of the wheel
+			kept = append(kept, e)
+			continue
+		case c.filed != e.tick || c.closed: // stale
+		case c.deadline == 0:
+			c.filed = 0
+		case c.deadline > now:
+			c.filed = 0
+			w.again = append(w.again, c)
+		default:
+			c.filed, c.deadline = 0, 0
+			w.due = append(w.due, c)
+		}
+		w.count--
+	}
+	clear((*s)[len(kept):])
+	if cap(kept) > shrinkSlot && len(kept) < cap(kept)/4 {
+		kept = append([]timerEntry(nil), kept...) // give a burst's memory back
+	}
+	*s = kept
+	// File and fire after the slot is rebuilt: either may add an entry to this very slot.
+	for i, c := range w.again {
+		w.again[i] = nil
+		w.add(c, c.deadline)
+	}
+	w.again = w.again[:0]
+	for i, c := range w.due {
+		w.due[i] = nil
+		if !c.closed {
+			c.session.OnTimer(now)
+		}
+	}
+	w.due = w.due[:0]
+}
+
+// entries returns how many entries the wheel holds, live and stale.
+func (w *wheel) entries() int { return w.count }
 
 func nowNano() int64 { return time.Now().UnixNano() }

@@ -1,0 +1,169 @@
+package engine
+
+// A turn is one visit of the loop to a connection (traffic, a wake, a timer): what the turn
+// queues, from the loop or from other goroutines meanwhile, goes to the transport in one vectored
+// write when it ends; then the callbacks whose bytes reached the kernel run, the input is paused
+// or resumed by the output's size, and the close state machine looks at the drained output.
+
+// beginTurn marks the start of a turn: sends made until endTurn are flushed together.
+func (c *Conn) beginTurn() {
+	c.mu.Lock()
+	c.inTurn = true
+	c.mu.Unlock()
+}
+
+// endTurn flushes what the turn queued and settles what waits on the output. Loop only.
+func (c *Conn) endTurn() {
+	if c.t.Closed() {
+		return
+	}
+	c.flush()
+	c.afterFlush()
+}
+
+// flush hands the queued output to the transport, unless the transport still holds a backlog and
+// less than flushChunk is queued: then it waits, so that a slow peer costs few transport buffers.
+// Borrowed payloads and a close always go at once.
+func (c *Conn) flush() {
+	backlog := c.t.Buffered()
+	c.mu.Lock()
+	c.inTurn = false
+	q := c.q
+	if q == nil {
+		c.mu.Unlock()
+		c.releaseRetired()
+		return
+	}
+	q.look(backlog)
+	n := q.queued()
+	hand := n > 0 && (backlog == 0 || n >= flushChunk || q.borrows() || c.closeSent)
+	if hand && backlog > 0 {
+		q.nodes++
+	}
+	if !hand {
+		c.mu.Unlock()
+		c.releaseRetired()
+		return
+	}
+	owned, segs := q.take()
+	c.mu.Unlock()
+	{
+		write(c.t, owned, segs)
+		c.mu.Lock()
+		q.written(owned, segs)
+		c.mu.Unlock()
+	}
+	c.releaseRetired()
+}
+
+// afterFlush runs the callbacks whose bytes reached the kernel, fires Drained, pauses or resumes
+// the input by the output's size, lets the close state machine act on a drained output, and keeps
+// a timer armed while anything waits on the output. Loop only.
+func (c *Conn) afterFlush() {
+	if c.t.Closed() {
+		return
+	}
+	backlog := c.t.Buffered()
+	scratch := callbackScratch.Get().(*[]sendCallback)
+	c.mu.Lock()
+	drained, waiting := true, false
+	over := false
+	if q := c.q; q != nil {
+		q.look(backlog)
+		q.reached(q.handed-uint64(backlog), scratch)
+		drained = q.queued() == 0 && backlog == 0
+		waiting = !drained || len(q.callbacks) > 0
+		over = int64(q.held()) > c.cfg.maxQueue()
+		if q.idle() {
+			c.q = nil
+			queues.Put(q)
+		}
+	}
+	drainedAfterRefusal := c.refused && drained
+	if drainedAfterRefusal {
+		c.refused = false
+	}
+	refused, closeSent := c.refused, c.closeSent
+	c.mu.Unlock()
+	for i, cb := range *scratch {
+		cb.fn(nil)
+		(*scratch)[i] = sendCallback{}
+	}
+	*scratch = (*scratch)[:0]
+	callbackScratch.Put(scratch)
+	if drainedAfterRefusal {
+		c.ev.Drained()
+	}
+	c.throttle(over)
+	if closeSent && c.deadline.close == 0 {
+		c.deadline.close = c.t.Now() + int64(c.cfg.closeTimeout())
+	}
+	if c.settle(drained) {
+		return
+	}
+	c.deadline.drain = 0
+	if waiting || refused {
+		c.deadline.drain = c.t.Now() + 1 // look again at the next tick
+	}
+	c.armTimer()
+}
+
+// look records what the transport holds. c.mu is held.
+func (q *outq) look(backlog int) {
+	q.backlog = backlog
+	if backlog == 0 {
+		q.nodes = 0
+	}
+}
+
+// borrows reports whether a queued piece is borrowed: its bytes are valid only until this
+// turn's flush. c.mu is held.
+func (q *outq) borrows() bool {
+	for _, s := range q.segs {
+		if s.shared == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// throttle pauses the input while the output is over its cap (control frames the peer makes us
+// queue without reading them: a ping flood) or the user paused it, and resumes it once neither
+// holds. A connection paused by its output must drain within the close timeout. Loop only.
+func (c *Conn) throttle(over bool) {
+	want := over || c.userPause.Load()
+	switch {
+	case want && !c.paused:
+		c.paused = true
+		c.t.PauseRead()
+	case !want && c.paused:
+		c.paused = false
+		c.t.ResumeRead()
+	}
+	switch {
+	case !over:
+		c.deadline.overflow = 0
+	case c.deadline.overflow == 0:
+		c.deadline.overflow = c.t.Now() + int64(c.cfg.closeTimeout())
+	}
+}
+
+// PauseInput stops reading from the connection until ResumeInput: no message is delivered, and
+// the peer is throttled (on gnet, which cannot stop reading, what it sends meanwhile is kept, up
+// to poller.MaxHeldInput, and past that the connection is closed). Safe from any goroutine.
+func (c *Conn) PauseInput() {
+	c.userPause.Store(true)
+	c.wakeLoop()
+}
+
+// ResumeInput undoes PauseInput. Safe from any goroutine.
+func (c *Conn) ResumeInput() {
+	c.userPause.Store(false)
+	c.wakeLoop()
+}
+
+// wakeLoop asks the loop for a turn, unless it is inside one.
+func (c *Conn) wakeLoop() {
+	c.mu.Lock()
+	c.unlockAndWake()
+}

@@ -1,0 +1,141 @@
+package poller
+
+import (
+	"crypto/tls"
+	"net"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// gnetConn is the transport of a plain TCP connection on a gnet loop.
+type gnetConn struct {
+	gc       gnet.Conn
+	loop     *Loop
+	session  Session
+	deadline int64 // unix nanoseconds; 0 when no deadline is set
+	filed    int64 // the wheel tick this connection has its live entry under; 0 for none
+	closed   bool
+	paused   bool
+	woken    atomic.Bool
+}
+
+func (c *gnetConn) Writev(bufs [][]byte) error {
+	if c.closed {
+		return net.ErrClosed
+	}
+	var err error
+	if len(bufs) == 1 {
+		_, err = c.gc.Write(bufs[0])
+	} else {
+		_, err = c.gc.Writev(bufs)
+	}
+	if err == nil && c.closed {
+		err = net.ErrClosed
+	}
+	return err
+}
+
+func (c *gnetConn) Buffered() int {
+	if c.closed {
+		return 0
+	}
+	return c.gc.OutboundBuffered()
+}
+
+func (c *gnetConn) PauseRead() { c.paused = true }
+
+// ResumeRead has gnet run OnTraffic again, which hands over what arrived while paused: gnet does
+// not offer unconsumed bytes again until new ones arrive or the connection is woken.
+func (c *gnetConn) ResumeRead() {
+	if !c.paused || c.closed {
+		return
+	}
+	c.paused = false
+	_ = c.gc.Wake(nil)
+}
+
+func (c *gnetConn) CloseSocket() {
+	if !c.closed {
+		_ = c.gc.Close()
+	}
+}
+
+func (c *gnetConn) CloseWrite() {
+	if !c.closed {
+		_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
+	}
+}
+
+func (c *gnetConn) Closed() bool { return c.closed }
+
+func (c *gnetConn) Wake() {
+	if c.woken.CompareAndSwap(false, true) {
+		c.loop.enqueueWake(c)
+	}
+}
+
+func (c *gnetConn) SetDeadline(at int64) {
+	c.deadline = at
+	if at != 0 && !c.closed {
+		c.loop.timers.add(c, at)
+	}
+}
+
+func (c *gnetConn) Now() int64                       { return nowNano() }
+func (c *gnetConn) RemoteAddr() net.Addr             { return c.gc.RemoteAddr() }
+func (c *gnetConn) LocalAddr() net.Addr              { return c.gc.LocalAddr() }
+func (c *gnetConn) TLS() (tls.ConnectionState, bool) { return tls.ConnectionState{}, false }
+
+// OnOpen implements gnet.EventHandler.
+func (p *Poller) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c := gc.Context().(*gnetConn)
+	c.gc = gc
+	c.loop = p.loopOf(gc.EventLoop())
+	p.live.Add(1)
+	c.session.OnOpen(c, nowNano())
+	return nil, gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler. While the session paused its input, what arrives stays
+// with gnet, up to MaxHeldInput.
+func (p *Poller) OnTraffic(gc gnet.Conn) gnet.Action {
+	c := gc.Context().(*gnetConn)
+	if c.paused {
+		if gc.InboundBuffered() > MaxHeldInput {
+			p.closeWith(c, ErrInputOverflow)
+		}
+		return gnet.None
+	}
+	in, _ := gc.Peek(-1)
+	if len(in) == 0 {
+		return gnet.None
+	}
+	n := c.session.OnTraffic(in)
+	if n > 0 && !c.closed {
+		_, _ = gc.Discard(n)
+	}
+	return gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (p *Poller) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*gnetConn); ok && !c.closed {
+		p.ended(c, err)
+	}
+	return gnet.None
+}
+
+// closeWith closes c's socket and ends it with err at once, without waiting for gnet's OnClose.
+func (p *Poller) closeWith(c *gnetConn, err error) {
+	_ = c.gc.Close()
+	p.ended(c, err)
+}
+
+// ended runs the session's OnClose once.
+func (p *Poller) ended(c *gnetConn, err error) {
+	c.closed = true
+	p.live.Add(-1)
+	c.session.OnClose(err)
+}
