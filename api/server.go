@@ -218,7 +218,9 @@ func (s *Server) Close(onClose func(s *Server)) error {
 // has run; then it returns nil. Each closing handshake is itself bounded by CloseTimeout, so with
 // a ctx longer than that Shutdown returns nil against any plain TCP peer. If ctx ends first, the
 // connections still open are closed at once, without waiting for their closing handshakes, and
-// ctx's error is returned without waiting for them to end. It may follow a Close.
+// ctx's error is returned without waiting for them to end. It may follow a Close. Over TLS, a
+// peer that stopped reading can still hold its connection past both bounds, while the write to
+// it blocks.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Close(nil); err != nil && !errors.Is(err, ErrServerClosed) {
 		return err
