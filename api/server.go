@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"iter"
 	"maps"
@@ -44,8 +45,12 @@ type Server struct {
 	fired    bool          // the close event fired
 	ended    chan struct{} // closed once the close event has run
 
-	regMu sync.RWMutex
-	conns []*Conn
+	// The registry of accepted sockets: each is in handshakes from accept until its handshake
+	// succeeds, then in conns until its close is reported.
+	regMu      sync.RWMutex
+	conns      []*Conn            // open connections, in Connections
+	handshakes map[*Conn]net.Conn // connections in their handshake, with their raw socket
+	stopping   bool               // Shutdown swept the registry: a socket taken on later ends at once
 }
 
 // CreateServer returns a server with opts (nil for the defaults) whose connection event runs
@@ -208,16 +213,24 @@ func (s *Server) Close(onClose func(s *Server)) error {
 }
 
 // Shutdown stops the server gracefully: it stops accepting (as Close), sends every open
-// connection a close frame with 1001 "server shutting down", and waits until every connection has
-// ended and the close event has run. If ctx ends first, the connections still open are closed at
-// once, without waiting for their closing handshakes, and ctx's error is returned. It may follow a
-// Close.
+// connection a close frame with 1001 "server shutting down", ends every connection still in its
+// handshake (TLS or WebSocket) at once, and waits until every socket has ended and the close event
+// has run; then it returns nil. Each closing handshake is itself bounded by CloseTimeout, so with
+// a ctx longer than that Shutdown returns nil against any plain TCP peer. If ctx ends first, the
+// connections still open are closed at once, without waiting for their closing handshakes, and
+// ctx's error is returned without waiting for them to end. It may follow a Close. Over TLS, a
+// peer that stopped reading can still hold its connection past both bounds, while the write to
+// it blocks.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Close(nil); err != nil && !errors.Is(err, ErrServerClosed) {
 		return err
 	}
-	for c := range s.Connections() {
+	open, handshakes := s.stopRegistry()
+	for _, c := range open {
 		c.Close(int(codec.CloseGoingAway), "server shutting down")
+	}
+	for c, raw := range handshakes {
+		c.endHandshake(raw)
 	}
 	select {
 	case <-s.ended:
@@ -228,6 +241,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.ec.Terminate()
 	}
 	return ctx.Err()
+}
+
+// stopRegistry marks the registry as swept by Shutdown and returns what it holds: the open
+// connections and those in their handshake. Sockets taken on from now on end at once (newConn),
+// so that none escapes Shutdown.
+func (s *Server) stopRegistry() ([]*Conn, map[*Conn]net.Conn) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	s.stopping = true
+	return slices.Clone(s.conns), maps.Clone(s.handshakes)
+}
+
+// endHandshake ends a connection still in its handshake, at once and from any goroutine, whether
+// or not its loop has taken it yet: Cancel gives it up before it is enrolled, Terminate after, even
+// if its handshake succeeds meanwhile, and closing raw, its TCP socket, ends a TLS handshake,
+// which runs before the engine sees the connection.
+func (c *Conn) endHandshake(raw net.Conn) {
+	c.ec.Cancel(ErrServerClosed)
+	c.ec.Terminate()
+	raw.Close()
 }
 
 // maybeFireClose fires the close event once the server is closing and no socket is left.
@@ -270,7 +303,9 @@ func (s *Server) eachConn(yield func(*Conn) bool) {
 // newSession makes the connection object of an accepted socket (on the accept goroutine).
 func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).ec }
 
-// newConn makes the connection object of a socket the server takes on, and counts the socket in.
+// newConn makes the connection object of a socket the server takes on (nc, a TCP connection or a
+// TLS connection over one), counts the socket in and registers it as in its handshake; after
+// Shutdown swept the registry, it ends it at once instead.
 func (s *Server) newConn(nc net.Conn) *Conn {
 	c := &Conn{server: s, regIndex: -1}
 	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
@@ -278,6 +313,22 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	s.mu.Lock()
 	s.sockets++
 	s.mu.Unlock()
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	s.regMu.Lock()
+	stopping := s.stopping
+	if !stopping {
+		if s.handshakes == nil {
+			s.handshakes = make(map[*Conn]net.Conn)
+		}
+		s.handshakes[c] = raw
+	}
+	s.regMu.Unlock()
+	if stopping {
+		c.endHandshake(raw)
+	}
 	return c
 }
 
@@ -343,9 +394,10 @@ func fields(h http.Header) []codec.HeaderField {
 	return out
 }
 
-// opened registers a connection whose handshake succeeded and fires the connection event.
+// opened registers a connection whose handshake succeeded as open and fires the connection event.
 func (s *Server) opened(c *Conn) {
 	s.regMu.Lock()
+	delete(s.handshakes, c)
 	c.regIndex = len(s.conns)
 	s.conns = append(s.conns, c)
 	s.regMu.Unlock()
@@ -354,10 +406,11 @@ func (s *Server) opened(c *Conn) {
 	}
 }
 
-// unregister takes a connection out of Connections.
+// unregister takes a connection out of the registry (and so out of Connections).
 func (s *Server) unregister(c *Conn) {
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
+	delete(s.handshakes, c)
 	if i := c.regIndex; i >= 0 && i < len(s.conns) && s.conns[i] == c {
 		last := len(s.conns) - 1
 		s.conns[i] = s.conns[last]
