@@ -50,8 +50,10 @@ browser-deps: node
 vet:
 	$(GO) vet ./...
 
+# Allocation counts mean nothing under the race detector, so those tests run once more without it.
 unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -count=1 -run 'Alloc|EverySizeStaysPooled' ./api/ ./bufpool/
 
 # Benchmarks of the main module (codec, bufpool, api, cmd/echo), then bench/'s comparison with
 # the peers, which regenerates the benchmark part of bench/RESULTS.md (about 12 minutes).

@@ -37,11 +37,6 @@ func TestAllocsPerEcho(t *testing.T) {
 				perEcho[size] = mallocsPer(n, func() { p.echoN(t, size, n) })
 				t.Logf("%s: %.4f allocs per echo over %d echoes", sizeName(size), perEcho[size], n)
 			}
-			if v.cb != nil {
-				t.Skipf("engine: engine/write.go:245 (afterFlush) sets c.callbacks = nil once every callback ran, "+
-					"so the append in queueLocked (engine/write.go:163) allocates the slice again for the next "+
-					"send with a callback; measured allocs per echo by size: %v", perEcho)
-			}
 			for _, size := range echoSizes {
 				if perEcho[size] >= maxAllocsPerEcho {
 					t.Errorf("%s: %.4f allocs per echo, want < %v", sizeName(size), perEcho[size], maxAllocsPerEcho)
