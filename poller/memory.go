@@ -26,6 +26,7 @@ type Memory struct {
 	shut     bool // CloseWrite was called
 	closeErr error
 	woken    atomic.Bool
+	writes   int
 }
 
 // NewMemory opens s on an in-memory transport whose clock reads now, with no limit on what the
@@ -117,6 +118,9 @@ func (m *Memory) RunWakes() bool {
 // PeerGone ends the connection as a vanished peer or a socket error would, with err.
 func (m *Memory) PeerGone(err error) { m.end(err) }
 
+// Writes returns how many times Writev was called.
+func (m *Memory) Writes() int { return m.writes }
+
 // Deadline returns the deadline set, 0 for none.
 func (m *Memory) Deadline() int64 { return m.deadline }
 
@@ -142,6 +146,7 @@ func (m *Memory) Writev(bufs [][]byte) error {
 	if m.closed {
 		return net.ErrClosed
 	}
+	m.writes++
 	for _, b := range bufs {
 		m.pending = append(m.pending, b...)
 	}
