@@ -21,7 +21,8 @@ var (
 	ErrInvalidText = engine.ErrInvalidText
 	// ErrInvalidData: Send was given something other than a string or a []byte.
 	ErrInvalidData = errors.New("websocket: data should be either a string or a []byte")
-	// ErrInvalidCloseCode: Close was given a code RFC 6455 does not allow to send.
+	// ErrInvalidCloseCode: Close was given a code that may not be sent (RFC 6455 section 7.4 and
+	// the IANA registry; Close lists the codes).
 	ErrInvalidCloseCode = engine.ErrCloseCode
 	// ErrReasonWithoutCode: Close was given a reason with code 0. A close frame carries a reason
 	// only after a code (RFC 6455 section 5.5.1), so the reason would be lost; nothing is sent.
