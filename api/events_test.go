@@ -98,7 +98,9 @@ func TestEventCloseOnceEveryWay(t *testing.T) {
 			p.ExpectEOF()
 		}, []string{closeEv(1005, "")}},
 		{"our-close-without-code", func(t *testing.T, p *wstest.Peer, c *Conn) {
-			c.Close(0, "dropped reason")
+			if err := c.Close(0, ""); err != nil {
+				t.Fatalf(`Close(0, "") = %v`, err)
+			}
 			nextClose(t, p, 0, nil)
 			p.Write(fr(true, opClose, ""))
 			p.ExpectEOF()
