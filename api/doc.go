@@ -1,5 +1,5 @@
-// Package api is the nodejs-websocket surface in Go: a WebSocket server (and, soon, client) whose
-// connections run on a shared event loop instead of a goroutine each. Import it as
+// Package api is the nodejs-websocket surface in Go: a WebSocket server (CreateServer) and client
+// (Connect) whose connections run on a shared event loop instead of a goroutine each. Import it as
 //
 //	ws "github.com/wsloop/wsloop/api"
 //
@@ -38,8 +38,9 @@
 //   - Pong payloads are the ping's bytes, untouched, and OnPong receives bytes.
 //   - Control frames over 125 bytes, fragmented control frames, reserved bits, unknown opcodes,
 //     64-bit lengths with the top bit set, invalid close codes and one-byte close payloads close
-//     with 1002; SendPing refuses more than 125 bytes and Close refuses codes RFC 6455 does not
-//     allow to send.
+//     with 1002; SendPing refuses more than 125 bytes. Close refuses codes that may not be sent
+//     (its doc comment lists those it takes, the IANA-registered 1012-1014 included) and a reason
+//     without a code (ErrReasonWithoutCode) rather than dropping the reason.
 //   - The size limit (SetMaxBufferLength, 2 MiB) applies to each frame's declared length and to
 //     the running size of a message, whatever the TCP segmentation: past it the connection
 //     closes with 1009, once.
@@ -69,6 +70,7 @@
 //     when to resume, or, with CloseSlowConnections, the connection ends. The original buffered
 //     without limit.
 //   - A handler that panics ends its own connection (1011, PanicError), not the process.
-//   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions can override
-//     per server; MaxBufferLength applies to connections created after the change.
+//   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions and
+//     ClientOptions can override per server or client; their doc comments say when a change
+//     takes effect.
 package api

@@ -98,7 +98,9 @@ func TestEventCloseOnceEveryWay(t *testing.T) {
 			p.ExpectEOF()
 		}, []string{closeEv(1005, "")}},
 		{"our-close-without-code", func(t *testing.T, p *wstest.Peer, c *Conn) {
-			c.Close(0, "dropped reason")
+			if err := c.Close(0, ""); err != nil {
+				t.Fatalf(`Close(0, "") = %v`, err)
+			}
 			nextClose(t, p, 0, nil)
 			p.Write(fr(true, opClose, ""))
 			p.ExpectEOF()
@@ -443,7 +445,8 @@ func TestEventConnectionsList(t *testing.T) {
 	}
 }
 
-// SetMaxBufferLength applies to servers created afterwards.
+// SetMaxBufferLength applies to servers created afterwards, and not to the new connections of a
+// server created before the change.
 func TestEventSetMaxBufferLength(t *testing.T) {
 	wstest.CheckLeaks(t)
 	SetMaxBufferLength(100)
@@ -455,6 +458,31 @@ func TestEventSetMaxBufferLength(t *testing.T) {
 	nextFrame(t, p, true, opText, bytes.Repeat([]byte("x"), 100))
 	p.Write(fr(true, opText, strings.Repeat("x", 101)))
 	expectFail(t, p, codec.ErrPayloadTooBig)
+}
+
+// SetMaxBufferLength applies to clients that connect afterwards: the value at Connect holds for
+// the whole connection, a change after it does not.
+func TestClientSetMaxBufferLength(t *testing.T) {
+	wstest.CheckLeaks(t)
+	addr := rawServer(t, func(nc net.Conn, req string) {
+		accept101(nc, req, wstest.ServerFrame(true, codec.OpText, bytes.Repeat([]byte("x"), 100)),
+			wstest.ServerFrame(true, codec.OpText, bytes.Repeat([]byte("y"), 101)))
+		op, p := readClientFrame(t, nc)
+		want := codec.AppendClosePayload(nil, codec.ErrPayloadTooBig.Code, codec.ErrPayloadTooBig.Msg)
+		if op != codec.OpClose || !bytes.Equal(p, want) {
+			t.Errorf("client answered %v %q, want close %q", op, p, want)
+		}
+	})
+	SetMaxBufferLength(100)
+	r := newRecorder()
+	_, err := Connect("ws://"+addr, r.opts(nil), nil)
+	SetMaxBufferLength(2 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.wait(t), "|"); got != "text "+strings.Repeat("x", 100)+"|error|close 1009 " {
+		t.Fatalf("events %q", got)
+	}
 }
 
 // A client's events can fire before Connect's caller has set its handlers: the dial and the

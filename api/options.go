@@ -24,8 +24,11 @@ func init() {
 func SetBinaryFragmentation(bytes int) { binaryFragmentation.Store(int64(bytes)) }
 
 // SetMaxBufferLength sets the default limit on a received message (and on a frame's declared
-// length): past it the connection is closed with 1009. It applies to servers and clients created
-// afterwards; options can override it. The default is 2 MiB.
+// length): past it the connection is closed with 1009. The value is read when a server is
+// created (CreateServer) or a client connects (Connect), so a change applies to servers and
+// clients created afterwards; a server created before keeps its limit for all its connections,
+// new ones included. ServerOptions.MaxBufferLength and ClientOptions.MaxBufferLength override it.
+// The default is 2 MiB.
 func SetMaxBufferLength(bytes int) { maxBufferLength.Store(int64(bytes)) }
 
 // ServerOptions configures a server. The zero value (or a nil pointer) means the defaults.

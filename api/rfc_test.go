@@ -729,14 +729,14 @@ func TestRFCClose(t *testing.T) {
 			p.ExpectEOF()
 		}},
 	}
-	for _, code := range []codec.CloseCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
+	for _, code := range []codec.CloseCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
 		cases = append(cases, rfcCase{fmt.Sprintf("7.7-valid-code-%d", code), func(t *testing.T, p *wstest.Peer) {
 			p.Write(closeFrame(code, ""))
 			nextWire(t, p, wstest.ServerFrame(true, opClose, codec.AppendClosePayload(nil, code, "")))
 			p.ExpectEOF()
 		}})
 	}
-	for _, code := range []uint16{0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
+	for _, code := range []uint16{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
 		cases = append(cases, rfcCase{fmt.Sprintf("7.9-invalid-code-%d", code), func(t *testing.T, p *wstest.Peer) {
 			p.WriteFrame(true, opClose, []byte{byte(code >> 8), byte(code), 'x'})
 			expectFail(t, p, codec.ErrInvalidCloseCode)

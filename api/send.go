@@ -21,8 +21,12 @@ var (
 	ErrInvalidText = engine.ErrInvalidText
 	// ErrInvalidData: Send was given something other than a string or a []byte.
 	ErrInvalidData = errors.New("websocket: data should be either a string or a []byte")
-	// ErrInvalidCloseCode: Close was given a code RFC 6455 does not allow to send.
+	// ErrInvalidCloseCode: Close was given a code that may not be sent (RFC 6455 section 7.4 and
+	// the IANA registry; Close lists the codes).
 	ErrInvalidCloseCode = engine.ErrCloseCode
+	// ErrReasonWithoutCode: Close was given a reason with code 0. A close frame carries a reason
+	// only after a code (RFC 6455 section 5.5.1), so the reason would be lost; nothing is sent.
+	ErrReasonWithoutCode = errors.New("websocket: close reason without a close code")
 	// ErrControlTooLong: a ping payload longer than 125 bytes.
 	ErrControlTooLong = engine.ErrControlSize
 	// ErrClosed: the connection closed before the data reached the kernel (send callbacks).
@@ -82,13 +86,18 @@ func (c *Conn) Send(data any, cb func(error)) error {
 // Pings may be sent while a binary stream is in progress.
 func (c *Conn) SendPing(data []byte) error { return c.ec.WritePing(data) }
 
-// Close starts the closing handshake with code and reason; code 0 sends a close frame without a
-// code. Codes must be 1000-1003, 1007-1011 or 3000-4999 (else ErrInvalidCloseCode); the reason is
-// cut to 123 bytes. OnClose runs once the connection is really closed. Closing a connection that
-// is closing or closed does nothing.
+// Close starts the closing handshake with code and reason; code 0 with an empty reason sends a
+// close frame without a code, and code 0 with a reason is ErrReasonWithoutCode (nothing is sent).
+// Codes must be 1000-1003, 1007-1011, 1012-1014 (registered with IANA: service restart, try again
+// later, bad gateway) or 3000-4999, else ErrInvalidCloseCode; the reason is cut to 123 bytes.
+// OnClose runs once the connection is really closed. Closing a connection that is closing or
+// closed does nothing.
 func (c *Conn) Close(code int, reason string) error {
 	if code < 0 || code > 0xFFFF {
 		return ErrInvalidCloseCode
+	}
+	if code == 0 && reason != "" {
+		return ErrReasonWithoutCode
 	}
 	return c.ec.WriteClose(codec.CloseCode(code), reason)
 }

@@ -7,14 +7,15 @@ import "encoding/binary"
 const MaxCloseReason = 123
 
 // ValidCloseCode reports whether code may appear in a close frame on the wire (RFC 6455 sections
-// 7.4.1 and 7.4.2): 1000–1003 and 1007–1011, defined by the RFC; 3000–3999, registered with IANA;
+// 7.4.1 and 7.4.2): 1000–1003 and 1007–1011, defined by the RFC; 1012 (service restart), 1013 (try
+// again later) and 1014 (bad gateway), registered with IANA since; 3000–3999, registered with IANA;
 // 4000–4999, for private use. Everything else is invalid: 1004 (reserved), 1005, 1006 and 1015
-// (reserved for reporting, never sent), 1012–1014 and 1016–2999 (unassigned in the RFC's range),
-// below 1000 and from 5000 up. It is the check applied both to received close frames and to the
-// codes an application passes to Close.
+// (reserved for reporting, never sent), 1016–2999 (unassigned in the RFC's range), below 1000 and
+// from 5000 up. It is the check applied both to received close frames and to the codes an
+// application passes to Close.
 func ValidCloseCode(code CloseCode) bool {
 	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
 		return true
 	case code >= 3000 && code <= 4999:
 		return true

@@ -9,10 +9,11 @@ import (
 	"unicode/utf8"
 )
 
-// closeCodeRule is the rule of RFC 6455 section 7.4, written out independently of ValidCloseCode.
+// closeCodeRule is the rule of RFC 6455 section 7.4 with the IANA registry's 1012-1014, written
+// out independently of ValidCloseCode.
 func closeCodeRule(c int) bool {
 	switch c {
-	case 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011:
+	case 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014:
 		return true
 	}
 	return c >= 3000 && c <= 4999
@@ -24,15 +25,49 @@ func TestValidCloseCodeEveryValue(t *testing.T) {
 			t.Errorf("ValidCloseCode(%d) = %v", c, got)
 		}
 	}
-	for _, c := range []CloseCode{1004, CloseNoStatus, CloseAbnormal, 1012, 1013, 1014, CloseTLSHandshakeFail, 0, 999, 1016, 2999, 5000, 65535} {
+	for _, c := range []CloseCode{1004, CloseNoStatus, CloseAbnormal, CloseTLSHandshakeFail, 0, 999, 1016, 2999, 5000, 65535} {
 		if ValidCloseCode(c) {
 			t.Errorf("ValidCloseCode(%d) = true", c)
 		}
 	}
 	for _, c := range []CloseCode{CloseNormal, CloseGoingAway, CloseProtocolError, CloseUnsupportedData,
-		CloseInvalidPayload, ClosePolicyViolation, CloseMessageTooBig, CloseMandatoryExt, CloseInternalError, 3000, 3999, 4000, 4999} {
+		CloseInvalidPayload, ClosePolicyViolation, CloseMessageTooBig, CloseMandatoryExt, CloseInternalError,
+		CloseServiceRestart, CloseTryAgainLater, CloseBadGateway, 3000, 3999, 4000, 4999} {
 		if !ValidCloseCode(c) {
 			t.Errorf("ValidCloseCode(%d) = false", c)
+		}
+	}
+}
+
+// TestValidCloseCodeAfterTheRFC pins the edge of the range the IANA registry added: 1012-1014 are
+// valid, 1015 (reserved for reporting a failed TLS handshake) and every code from 1016 to 2999
+// stay invalid, on the wire and in Close alike.
+func TestValidCloseCodeAfterTheRFC(t *testing.T) {
+	tests := []struct {
+		from, to CloseCode
+		valid    bool
+	}{
+		{1011, 1011, true},
+		{CloseServiceRestart, CloseServiceRestart, true},
+		{CloseTryAgainLater, CloseTryAgainLater, true},
+		{CloseBadGateway, CloseBadGateway, true},
+		{CloseTLSHandshakeFail, CloseTLSHandshakeFail, false},
+		{1016, 2999, false},
+		{3000, 3000, true},
+	}
+	for _, tt := range tests {
+		for c := tt.from; c <= tt.to; c++ {
+			if got := ValidCloseCode(c); got != tt.valid {
+				t.Errorf("ValidCloseCode(%d) = %v, want %v", c, got, tt.valid)
+			}
+			_, _, err := ParseClosePayload(rawClosePayload(uint16(c), ""))
+			var want error = ErrInvalidCloseCode
+			if tt.valid {
+				want = nil
+			}
+			if err != want {
+				t.Errorf("ParseClosePayload(%d): %v, want %v", c, err, want)
+			}
 		}
 	}
 }
@@ -66,9 +101,9 @@ func TestParseClosePayload(t *testing.T) {
 		{"1009", rawClosePayload(1009, ""), 1009, "", nil},
 		{"1010", rawClosePayload(1010, ""), 1010, "", nil},
 		{"1011", rawClosePayload(1011, "oops"), 1011, "oops", nil},
-		{"1012", rawClosePayload(1012, ""), 1012, "", ErrInvalidCloseCode},
-		{"1013", rawClosePayload(1013, ""), 1013, "", ErrInvalidCloseCode},
-		{"1014", rawClosePayload(1014, ""), 1014, "", ErrInvalidCloseCode},
+		{"1012", rawClosePayload(1012, "service restart"), 1012, "service restart", nil},
+		{"1013", rawClosePayload(1013, "try again later"), 1013, "try again later", nil},
+		{"1014", rawClosePayload(1014, "bad gateway"), 1014, "bad gateway", nil},
 		{"1015", rawClosePayload(1015, ""), 1015, "", ErrInvalidCloseCode},
 		{"1016", rawClosePayload(1016, ""), 1016, "", ErrInvalidCloseCode},
 		{"0", rawClosePayload(0, ""), 0, "", ErrInvalidCloseCode},

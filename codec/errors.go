@@ -21,6 +21,13 @@ const (
 	CloseTLSHandshakeFail CloseCode = 1015 // reserved: the TLS handshake failed
 )
 
+// Close codes registered with IANA after RFC 6455 (its section 11.7 registry).
+const (
+	CloseServiceRestart CloseCode = 1012 // the server is restarting
+	CloseTryAgainLater  CloseCode = 1013 // the server is overloaded: try again later
+	CloseBadGateway     CloseCode = 1014 // a gateway or proxy got an invalid answer upstream
+)
+
 // ProtocolError is a violation of RFC 6455 found in the frame stream. Code is the close code the
 // endpoint answers with (1002, 1007 or 1009). Errors are package-level values, so returning one
 // never allocates; compare them with errors.Is.

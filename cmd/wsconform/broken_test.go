@@ -19,6 +19,7 @@ import (
 type serverKnobs struct {
 	skipUTF8       bool // no UTF-8 validation of text messages and close reasons
 	acceptBadCodes bool // close frames with any code are accepted and their code echoed
+	refuseIANA     bool // close codes 1012-1014 refused with 1002, as before IANA registered them
 	emptyPong      bool // pings answered with an empty pong
 	silent         bool // upgrade, then read and ignore everything
 	ignoreRSV      bool // RSV bits cleared before parsing, as if they were never set
@@ -197,6 +198,9 @@ func (c *rawConn) closeReceived(p []byte) {
 	} else {
 		code, reason, err = codec.ParseClosePayload(p)
 	}
+	if c.k.refuseIANA && code >= codec.CloseServiceRestart && code <= codec.CloseBadGateway {
+		err = codec.ErrInvalidCloseCode
+	}
 	if err != nil {
 		var pe *codec.ProtocolError
 		errors.As(err, &pe)
@@ -270,6 +274,7 @@ func TestBrokenServers(t *testing.T) {
 		{"skips UTF-8 validation", serverKnobs{skipUTF8: true}, ids(func(c *Case) bool { return invalidUTF8[c.ID] })},
 		{"accepts invalid close codes", serverKnobs{acceptBadCodes: true},
 			ids(func(c *Case) bool { return badCodes[c.ID] || len(c.ID) > 4 && c.ID[:4] == "7.9." })},
+		{"refuses 1012-1014", serverKnobs{refuseIANA: true}, []string{"7.x.1", "7.x.2", "7.x.3"}},
 		{"answers pings with an empty pong", serverKnobs{emptyPong: true}, ids(func(c *Case) bool { return pings[c.ID] })},
 		{"ignores reserved bits", serverKnobs{ignoreRSV: true}, ids(func(c *Case) bool { return c.Section() == "3" })},
 	} {

@@ -502,11 +502,7 @@ func section7(cfg *config) []*Case {
 	cs[len(cs)-2].run = strictClose(cs[len(cs)-2].run)
 	cs[len(cs)-6].run = strictClose(cs[len(cs)-6].run)
 	for i, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
-		cs = append(cs, &Case{ID: fmt.Sprintf("7.7.%d", i+1), Desc: fmt.Sprintf("close with the valid code %d", code),
-			run: func(s *session) *expectation {
-				s.send(closeFrame(code, ""))
-				return &expectation{closeCode: code, text: fmt.Sprintf("a close frame with %d (or 1000)", code)}
-			}})
+		cs = append(cs, validCode(fmt.Sprintf("7.7.%d", i+1), fmt.Sprintf("close with the valid code %d", code), code))
 	}
 	for i, code := range []int{0, 999, 1004, 1005, 1006, 1016, 1100, 2000, 2999} {
 		cs = append(cs, &Case{ID: fmt.Sprintf("7.9.%d", i+1), Desc: fmt.Sprintf("close with the invalid code %d", code),
@@ -519,12 +515,16 @@ func section7(cfg *config) []*Case {
 		cs = append(cs, &Case{ID: fmt.Sprintf("7.13.%d", i+1), Desc: fmt.Sprintf("close with the out-of-range code %d", code),
 			run: func(s *session) *expectation { return openCode(s, code) }})
 	}
-	// Extras: codes IANA registered after RFC 6455, the one never to be sent, a long reason in
-	// multi-byte characters.
-	for i, code := range []int{1012, 1013, 1014} {
-		cs = append(cs, &Case{ID: fmt.Sprintf("7.x.%d", i+1), Extra: true,
-			Desc: fmt.Sprintf("close with %d, registered with IANA after RFC 6455: accepting or refusing it is informational", code),
-			run:  func(s *session) *expectation { return openCode(s, code) }})
+	// Extras: the valid codes IANA registered after RFC 6455, the one never to be sent, a long
+	// reason in multi-byte characters.
+	for i, iana := range []struct {
+		code int
+		name string
+	}{{1012, "service restart"}, {1013, "try again later"}, {1014, "bad gateway"}} {
+		c := validCode(fmt.Sprintf("7.x.%d", i+1),
+			fmt.Sprintf("close with the valid code %d (%s), registered with IANA after RFC 6455", iana.code, iana.name), iana.code)
+		c.Extra = true
+		cs = append(cs, c)
 	}
 	cs = append(cs,
 		&Case{ID: "7.x.4", Extra: true, Desc: "close with 1015, which is never sent", run: strictClose(func(s *session) *expectation {
@@ -540,8 +540,17 @@ func section7(cfg *config) []*Case {
 	return cs
 }
 
-// strictClose marks a failing case whose stimulus is a close frame: answering with another code
-// (1000, say) means the peer accepted it.
+// validCode sends a close with a code that may be sent (codec.ValidCloseCode): the peer must echo
+// it, or answer 1000; refusing it is FAILED.
+func validCode(id, desc string, code int) *Case {
+	return &Case{ID: id, Desc: desc, run: strictClose(func(s *session) *expectation {
+		s.send(closeFrame(code, ""))
+		return &expectation{closeCode: code, text: fmt.Sprintf("a close frame with %d (or 1000)", code)}
+	})}
+}
+
+// strictClose marks a case whose stimulus is a close frame: answering with another code than the
+// one expected is FAILED (expectation.strictCode).
 func strictClose(run func(s *session) *expectation) func(s *session) *expectation {
 	return func(s *session) *expectation {
 		exp := run(s)

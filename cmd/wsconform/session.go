@@ -106,7 +106,9 @@ type expectation struct {
 	fail  bool
 	codes []int
 	// strictCode: a close with another code is FAILED, not NON-STRICT (the stimulus was a close
-	// frame, so answering 1000 means accepting it).
+	// frame, so answering 1000 means accepting it). In a case that does not fail, the stimulus is a
+	// close with a valid code: answering it with another code than its own or 1000 (1002, say)
+	// means refusing it, FAILED too.
 	strictCode bool
 
 	// closeCode is the code of the close frame the tool sends to end a case that does not fail
@@ -426,7 +428,7 @@ func (s *session) closeFrame(f *rxFrame, at time.Duration) {
 		c.code = int(binary.BigEndian.Uint16(f.payload))
 		c.reason = f.payload[2:]
 		s.gotf("close frame code=%d reason=%s at %s", c.code, preview(c.reason), ms(at))
-		if !validWireCode(c.code) {
+		if !codec.ValidCloseCode(codec.CloseCode(c.code)) {
 			s.violation("close frame with code %d, which may not be sent", c.code)
 		}
 		if !codec.ValidUTF8(c.reason) {
@@ -437,18 +439,6 @@ func (s *session) closeFrame(f *rxFrame, at time.Duration) {
 		s.note("the peer closed in the middle of its own fragmented message")
 	}
 	s.close = c
-}
-
-// validWireCode reports whether a close code may be sent (RFC 6455 7.4): 1000-1003, 1007-1011,
-// the IANA-registered 1012-1014, and 3000-4999.
-func validWireCode(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	case code >= 3000 && code <= 4999:
-		return true
-	}
-	return false
 }
 
 func (s *session) gotf(format string, a ...any) {
@@ -519,7 +509,7 @@ func (s *session) finish(exp *expectation) {
 	if s.close != nil && !s.closeSent && !s.ended {
 		// Answer the peer's close, echoing its code when it may be sent.
 		code := s.close.code
-		if code != -1 && !validWireCode(code) {
+		if code != -1 && !codec.ValidCloseCode(codec.CloseCode(code)) {
 			code = 1002
 		}
 		f := closeFrame(code, "")
@@ -639,6 +629,8 @@ func (s *session) judge(exp *expectation) result {
 		case s.close.code == 1000:
 			s.notes = append(s.notes, fmt.Sprintf("the peer answered close %d with 1000 rather than echoing it", s.closeCode))
 			r.Notes = s.notes
+		case exp.strictCode:
+			set(Failed, "the peer refused close %s, which is valid, answering %s", codeText(s.closeCode), codeText(s.close.code))
 		default:
 			set(NonStrict, "the peer answered close %s with %s", codeText(s.closeCode), codeText(s.close.code))
 		}
