@@ -102,10 +102,13 @@ func (p *Poller) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 // with gnet, up to MaxHeldInput.
 func (p *Poller) OnTraffic(gc gnet.Conn) gnet.Action {
 	c := gc.Context().(*gnetConn)
-	if c.paused {
-		if gc.InboundBuffered() > MaxHeldInput {
-			p.closeWith(c, ErrInputOverflow)
-		}
+	switch {
+	case c.closed:
+		return gnet.None
+	case c.paused && gc.InboundBuffered() > MaxHeldInput:
+		p.ended(c, ErrInputOverflow)
+		return gnet.Close // closed at once, on the loop: gnet's Close would first read on
+	case c.paused:
 		return gnet.None
 	}
 	in, _ := gc.Peek(-1)
@@ -125,12 +128,6 @@ func (p *Poller) OnClose(gc gnet.Conn, err error) gnet.Action {
 		p.ended(c, err)
 	}
 	return gnet.None
-}
-
-// closeWith closes c's socket and ends it with err at once, without waiting for gnet's OnClose.
-func (p *Poller) closeWith(c *gnetConn, err error) {
-	_ = c.gc.Close()
-	p.ended(c, err)
 }
 
 // ended runs the session's OnClose once.
