@@ -73,7 +73,7 @@ func (l *evlog) waitFor(t testing.TB, want string) {
 
 // await waits until done reports true, looking again each time sig fires, and fails the test
 // with failure's message after wstest.Timeout.
-func await(t testing.TB, sig <-chan struct{}, done func() bool, failure func() string) {
+func await[T any](t testing.TB, sig <-chan T, done func() bool, failure func() string) {
 	t.Helper()
 	deadline := time.After(wstest.Timeout)
 	for !done() {
@@ -83,6 +83,23 @@ func await(t testing.TB, sig <-chan struct{}, done func() bool, failure func() s
 			t.Fatal(failure())
 		}
 	}
+}
+
+// waitSockets waits until s counts exactly n accepted sockets. A socket is counted out only after
+// its connection's last event (the close event, or none for a refused handshake) has run, so
+// reaching n proves that whatever the other sockets were going to report has been reported: it
+// is the event after which a test can check that something did not happen.
+func waitSockets(t testing.TB, s *Server, n int) {
+	t.Helper()
+	count := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sockets
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	await(t, tick.C, func() bool { return count() == n },
+		func() string { return fmt.Sprintf("the server counts %d sockets, want %d", count(), n) })
 }
 
 // expect waits for len(want) events, gives extra events time to show up, and fails unless the

@@ -703,9 +703,9 @@ func TestProbeS18ServerClose(t *testing.T) {
 	idle := wstest.DialRaw(t, addr)
 	idle.Write([]byte("GET / HTTP/1.1\r\n")) // never finished
 	l.waitN(t, 3)
-	// The idle socket has no event of its own; give the accept loop time to take it from the
-	// backlog, or closing the listener resets it there before the server ever counts it.
-	time.Sleep(settle)
+	// The idle socket has no event of its own: wait until the server counts it, or closing the
+	// listener resets it in the backlog before the server ever takes it.
+	waitSockets(t, s, 3)
 	if err := s.Close(func(*Server) { l.add("close callback") }); err != nil {
 		t.Fatal(err)
 	}
@@ -721,11 +721,14 @@ func TestProbeS18ServerClose(t *testing.T) {
 	a.Write(fr(true, opText, "still open"))
 	nextFrame(t, a, true, opText, []byte("still open"))
 	cleanClose(t, a)
-	time.Sleep(settle)
+	waitSockets(t, s, 2) // a is counted out: had that fired the close event, it would be logged
+	if ev := l.get(); len(ev) != 3 {
+		t.Fatalf("events once the first socket ended %q", ev)
+	}
 	b.Write(fr(true, opText, "me too"))
 	nextFrame(t, b, true, opText, []byte("me too"))
 	cleanClose(t, b)
-	time.Sleep(settle)
+	waitSockets(t, s, 1)
 	if ev := l.get(); len(ev) != 3 {
 		t.Fatalf("events before the last socket ended %q", ev)
 	}
