@@ -87,7 +87,11 @@ func Node(t testing.TB, packages ...string) (modules, node string) {
 		}
 	}
 	if len(absent) > 0 {
-		missing = append(missing, fmt.Sprintf("npm packages %s are not in %s", strings.Join(absent, ", "), modules))
+		from := "the npm folder make deps fills"
+		if os.Getenv(NodeModulesEnv) != "" {
+			from = NodeModulesEnv
+		}
+		missing = append(missing, fmt.Sprintf("npm packages %s are not in %s (%s)", strings.Join(absent, ", "), modules, from))
 	}
 	if len(missing) > 0 {
 		t.Fatalf("outside peers missing: %s; %s", strings.Join(missing, "; "), installHint)
