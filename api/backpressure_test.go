@@ -11,13 +11,20 @@ import (
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
-// fillUntilFull sends 64 KiB messages to c from a goroutine of the test until one is refused,
-// and returns how many went. It paces the sends so that the loop flushes between them: the queue
+// fillMsg is the size of the messages fillUntilFull sends; fillMsgFrame is the size of one on the
+// wire (a 10-byte header: FIN and opcode, the 64-bit length form, no mask).
+const (
+	fillMsg      = 64 << 10
+	fillMsgFrame = fillMsg + 10
+)
+
+// fillUntilFull sends fillMsg-byte messages to c from a goroutine of the test until one is
+// refused, and returns how many went. It paces the sends so that the loop flushes between them: the queue
 // fills through the kernel's socket buffers and then the transport's backlog, not only through
 // output waiting for a flush.
 func fillUntilFull(t *testing.T, c *Conn) int {
 	t.Helper()
-	msg := bytes.Repeat([]byte{7}, 64<<10)
+	msg := bytes.Repeat([]byte{7}, fillMsg)
 	deadline := time.Now().Add(wstest.Timeout)
 	for n := 0; time.Now().Before(deadline); n++ {
 		err := c.SendBinary(msg, nil)
@@ -36,22 +43,41 @@ func fillUntilFull(t *testing.T, c *Conn) int {
 // A peer that stops reading cannot pin memory: once the queue holds MaxQueuedBytes, data sends are
 // refused (control frames still go), OnDrain fires when the peer has read everything, and sends
 // work again. Nothing accepted is lost.
+//
+// The bound: the API does not expose how much a connection holds queued, so the test computes it.
+// Every accepted message is a 10-byte header and fillMsg bytes on the wire; what the kernel has
+// taken of them sits in the server socket's send queue or the client's receive queue (the client
+// reads nothing, and loopback has no wire in between), which wstest.KernelQueued reads exactly.
+// The rest is held by the server, and must not pass MaxQueuedBytes. The kernel is full by the
+// time a send is refused (the client's window is closed), so what the server holds no longer
+// changes. From below: a message is refused only when it would pass the cap, so the server holds
+// more than MaxQueuedBytes less one message (less two here, leaving room for what the queue may
+// count beside the frames, such as the transport's bookkeeping). A cap that ignored the size of
+// the message being queued fails the first check, one that refused far too early the second.
 func TestSendQueueRefusesThenDrains(t *testing.T) {
 	wstest.CheckLeaks(t)
+	const maxQueued = 256 << 10
 	conns := make(chan *Conn, 1)
 	drained := make(chan struct{}, 1)
-	s, addr := startServer(t, &ServerOptions{MaxQueuedBytes: 256 << 10}, func(c *Conn) { conns <- c })
+	s, addr := startServer(t, &ServerOptions{MaxQueuedBytes: maxQueued}, func(c *Conn) { conns <- c })
 	s.OnDrain(func(*Conn) { drained <- struct{}{} })
 	p := wstest.Dial(t, addr, "/") // reads nothing for now
 	c := <-conns
 	sent := fillUntilFull(t, c)
-	t.Logf("%d messages of 64 KiB went before the queue was full", sent)
+	held := sent*fillMsgFrame - wstest.KernelQueued(t, p.Conn)
+	t.Logf("%d messages of %d bytes went before the queue was full; the server holds %d bytes of them", sent, fillMsg, held)
+	if held > maxQueued {
+		t.Fatalf("the server holds %d bytes, more than MaxQueuedBytes %d", held, maxQueued)
+	}
+	if held <= maxQueued-2*fillMsgFrame {
+		t.Fatalf("the server holds only %d bytes: a send was refused before the queue neared MaxQueuedBytes %d", held, maxQueued)
+	}
 	if err := c.SendPing([]byte("still")); err != nil {
 		t.Fatalf("a ping was refused with the queue full: %v", err)
 	}
 	for i := range sent {
 		f := p.MustFrame()
-		if f.Op != codec.OpBinary || len(f.Payload) != 64<<10 {
+		if f.Op != codec.OpBinary || len(f.Payload) != fillMsg {
 			t.Fatalf("frame %d: %v of %d bytes", i, f.Op, len(f.Payload))
 		}
 	}

@@ -242,9 +242,9 @@ func TestEventInStreamEnds(t *testing.T) {
 		l.waitFor(t, `chunk "abc"`)
 		p.Conn.(*net.TCPConn).SetLinger(0)
 		p.Conn.Close()
-		ev := l.waitN(t, 6)
-		time.Sleep(settle)
-		ev = l.get()
+		l.waitN(t, 6)
+		l.quiet(t)
+		ev := l.get()
 		if len(ev) != 6 || !slices.Equal(ev[:3], []string{"connection /", "binary", `chunk "abc"`}) || ev[5] != closeEv(1006, "") ||
 			!slices.Contains(ev[3:5], "end "+ErrTruncated.Error()) {
 			t.Fatalf("events %q", ev)
@@ -316,7 +316,12 @@ func TestEventCallbacksOfCutOffSends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * settle)
+	// Reset only once part of the output has reached the kernel, so that the cut falls in the
+	// middle of what was sent, not before all of it.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	await(t, tick.C, func() bool { return wstest.KernelQueued(t, p.Conn) > 0 },
+		func() string { return "no byte of the sends reached the kernel" })
 	p.Conn.(*net.TCPConn).SetLinger(0)
 	p.Conn.Close()
 	l.waitFor(t, closeEv(1006, ""))

@@ -49,10 +49,11 @@ func refusal(err *codec.HandshakeError) string {
 	return handshakeError(err.Status, http.StatusText(err.Status), err.Msg)
 }
 
-// runRefusals sends each request on a connection of its own, expects its exact answer, then the
-// end of the connection, and no event on the server.
-func runRefusals(t *testing.T, addr string, l *evlog, cases []refusalCase) {
+// runRefusals sends each request to s on a connection of its own, expects its exact answer, then
+// the end of the connection, and no event on the server once every socket is counted out.
+func runRefusals(t *testing.T, s *Server, l *evlog, cases []refusalCase) {
 	t.Helper()
+	addr := s.Addr().String()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			wstest.CheckLeaks(t)
@@ -64,7 +65,7 @@ func runRefusals(t *testing.T, addr string, l *evlog, cases []refusalCase) {
 			expectEOFNow(t, p)
 		})
 	}
-	time.Sleep(settle)
+	waitSockets(t, s, 0)
 	if ev := l.get(); len(ev) != 0 {
 		t.Fatalf("refused handshakes made events %q", ev)
 	}
@@ -74,7 +75,7 @@ func runRefusals(t *testing.T, addr string, l *evlog, cases []refusalCase) {
 // server closes the connection after it and reports nothing to the user.
 func TestHandshakeRefusals(t *testing.T) {
 	wstest.CheckLeaks(t)
-	_, addr, l, _ := recServer(t, nil)
+	srv, addr, l, _ := recServer(t, nil)
 	all := []string{hHost, hUpgrade, hConn, hKey, hVersion}
 	without := func(drop string, add ...string) []string {
 		var out []string
@@ -127,7 +128,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"head-too-big", reqLines("GET / HTTP/1.1", append(all, "X-Big: "+strings.Repeat("b", 8<<10))...), refusal(codec.ErrHeadTooBig)},
 		{"head-too-big-unfinished", "GET / HTTP/1.1\r\nX-Big: " + strings.Repeat("b", 9<<10), refusal(codec.ErrHeadTooBig)},
 	}
-	runRefusals(t, addr, l, cases)
+	runRefusals(t, srv, l, cases)
 	// The limits' edges: Content-Length 0 and MaxHeaders lines exactly are fine.
 	for _, lines := range [][]string{append(all, "Content-Length: 0"), tooMany[:codec.MaxHeaders]} {
 		p := wstest.DialRaw(t, addr)
@@ -174,7 +175,7 @@ func TestHandshakeHook(t *testing.T) {
 			return http.Header{"X-Session": {"abc"}}, nil
 		},
 	}
-	_, addr, l, conns := recServer(t, opts)
+	srv, addr, l, conns := recServer(t, opts)
 	cases := []refusalCase{
 		{"http-error", wstest.Request("/auth", "Origin: http://a.example"),
 			"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic realm=\"ws\"\r\nContent-Type: text/plain; charset=utf-8\r\n" +
@@ -194,7 +195,7 @@ func TestHandshakeHook(t *testing.T) {
 		{"bad-status-is-500", wstest.Request("/bad-status"),
 			handshakeError(500, "Internal Server Error", codec.ErrInvalidStatus.Error())},
 	}
-	runRefusals(t, addr, l, cases)
+	runRefusals(t, srv, l, cases)
 	for range cases {
 		recv(t, seenCh)
 	}

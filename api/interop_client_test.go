@@ -7,8 +7,8 @@ package api
 // order as they come, then the server's, all of them in order, once its stdin was closed and it
 // reported that every connection was gone.
 //
-// The Node modules come from WSLOOP_NODE_MODULES, as for interop_test.go (nodeModules, interopPattern
-// and interopSHA live there): without it the tests skip, with it a missing module is a failure.
+// Node and its modules are found as for interop_test.go (nodeModules, interopPattern and
+// interopSHA live there): a missing one fails the test.
 
 import (
 	"bufio"

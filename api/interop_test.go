@@ -5,9 +5,9 @@ package api
 // (testdata/interop/*.js) and asserts both what the client printed (one JSON line per event, in
 // order) and what the server saw (per connection, in order).
 //
-// The Node modules come from WSLOOP_NODE_MODULES (make test sets it after make npm-deps). Without
-// it the tests skip; with it, a missing module or node binary is a failure. INTEROP_TRACE=1 makes
-// the scripts log each event's time since start (logged with -v).
+// Node and the npm modules are found by wstest.Node (WSLOOP_NODE_MODULES, else the npm folder make
+// deps fills): a missing one is a failure, and the tests skip only with WSLOOP_SKIP_INTEROP=1.
+// INTEROP_TRACE=1 makes the scripts log each event's time since start (logged with -v).
 
 import (
 	"bufio"
@@ -91,24 +91,14 @@ func nodeBinary(data []byte, frames string) nodeEvent {
 	return nodeEvent{Ev: "binary", Len: len(data), SHA256: interopSHA(data), Frames: frames}
 }
 
-// nodeModules returns WSLOOP_NODE_MODULES and the node binary, skipping the test when the
-// variable is unset and failing it when a module or node is missing.
+// interopPackages are the npm packages of the interop peers.
+var interopPackages = []string{"ws", "nodejs-websocket"}
+
+// nodeModules returns the npm folder holding the interop peers and the node binary; it fails the
+// test when one is missing (wstest.Node).
 func nodeModules(t *testing.T) (dir, node string) {
 	t.Helper()
-	dir = os.Getenv("WSLOOP_NODE_MODULES")
-	if dir == "" {
-		t.Skip("WSLOOP_NODE_MODULES is not set: run `make npm-deps` and set it to .cache/npm/node_modules (make test does both)")
-	}
-	for _, m := range []string{"ws", "nodejs-websocket"} {
-		if _, err := os.Stat(filepath.Join(dir, m, "package.json")); err != nil {
-			t.Fatalf("WSLOOP_NODE_MODULES=%s lacks %s (run make npm-deps): %v", dir, m, err)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("WSLOOP_NODE_MODULES is set but node is not on PATH: %v", err)
-	}
-	return dir, node
+	return wstest.Node(t, interopPackages...)
 }
 
 // runNode runs a client script with args, bounded in time, and returns the events it printed.

@@ -12,8 +12,7 @@ package api
 // 1006, with an error where the server answered, at once where it answers or hangs up, at the
 // client's handshake timeout where it waits in silence); the servers go on serving.
 //
-// As for the plain interop tests, WSLOOP_NODE_MODULES must be set (make test does it), or the
-// tests skip.
+// The peers are found as for the plain interop tests (nodeModules): a missing one fails the test.
 
 import (
 	"context"

@@ -393,9 +393,9 @@ func TestProbeS12PeerGone(t *testing.T) {
 		l.waitN(t, 1)
 		p.Conn.(*net.TCPConn).SetLinger(0)
 		p.Conn.Close()
-		ev := l.waitN(t, 3)
-		time.Sleep(settle)
-		ev = l.get()
+		l.waitN(t, 3)
+		l.quiet(t)
+		ev := l.get()
 		if len(ev) != 3 || !strings.HasPrefix(ev[1], "error ") || ev[2] != closeEv(1006, "") {
 			t.Fatalf("events %q, want connection, error, %s", ev, closeEv(1006, ""))
 		}
@@ -428,12 +428,14 @@ func TestProbeS13CloseTwice(t *testing.T) {
 		}
 		bye := "bye"
 		nextClose(t, p, 1000, &bye)
-		p.ExpectSilence(settle) // no second close frame, no FIN yet: the server waits for the reply
+		p.ExpectSilence(settle) // no FIN yet: the server waits for the reply
 		if ev := l.get(); len(ev) != 1 {
 			t.Fatalf("events before the reply %q", ev)
 		}
 		p.Write(closeFrame(1000, "bye"))
-		p.ExpectEOF()
+		if rest := p.ExpectEOF(); len(rest) != 0 {
+			t.Fatalf("after the close frame, before the end: %s", short(rest)) // a second close frame
+		}
 		l.expect(t, "connection /", closeEv(1000, "bye"))
 		if err := c.Close(1000, ""); err != nil {
 			t.Fatalf("Close after closed: %v", err)
@@ -703,9 +705,9 @@ func TestProbeS18ServerClose(t *testing.T) {
 	idle := wstest.DialRaw(t, addr)
 	idle.Write([]byte("GET / HTTP/1.1\r\n")) // never finished
 	l.waitN(t, 3)
-	// The idle socket has no event of its own; give the accept loop time to take it from the
-	// backlog, or closing the listener resets it there before the server ever counts it.
-	time.Sleep(settle)
+	// The idle socket has no event of its own: wait until the server counts it, or closing the
+	// listener resets it in the backlog before the server ever takes it.
+	waitSockets(t, s, 3)
 	if err := s.Close(func(*Server) { l.add("close callback") }); err != nil {
 		t.Fatal(err)
 	}
@@ -721,11 +723,14 @@ func TestProbeS18ServerClose(t *testing.T) {
 	a.Write(fr(true, opText, "still open"))
 	nextFrame(t, a, true, opText, []byte("still open"))
 	cleanClose(t, a)
-	time.Sleep(settle)
+	waitSockets(t, s, 2) // a is counted out: had that fired the close event, it would be logged
+	if ev := l.get(); len(ev) != 3 {
+		t.Fatalf("events once the first socket ended %q", ev)
+	}
 	b.Write(fr(true, opText, "me too"))
 	nextFrame(t, b, true, opText, []byte("me too"))
 	cleanClose(t, b)
-	time.Sleep(settle)
+	waitSockets(t, s, 1)
 	if ev := l.get(); len(ev) != 3 {
 		t.Fatalf("events before the last socket ended %q", ev)
 	}

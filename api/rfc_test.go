@@ -65,6 +65,26 @@ func cleanClose(t *testing.T, p *wstest.Peer) {
 	p.ExpectEOF()
 }
 
+// nothingBefore proves that the server sent nothing in answer to what p sent so far: it sends a
+// ping, and the next frame must be its pong, which the server writes only after answering
+// everything that came before.
+func nothingBefore(t *testing.T, p *wstest.Peer) {
+	t.Helper()
+	p.WriteFrame(true, opPing, []byte("barrier"))
+	nextFrame(t, p, true, opPong, []byte("barrier"))
+}
+
+// expectTooBig reads the close frame of a message over the limit from the socket, byte for byte:
+// FIN and close, the payload length, code 1009 (0x03f1) and err's message; then the server must
+// close TCP.
+func expectTooBig(t *testing.T, p *wstest.Peer, err *codec.ProtocolError) {
+	t.Helper()
+	nextWire(t, p, append([]byte{0x88, byte(2 + len(err.Msg)), 0x03, 0xf1}, err.Msg...))
+	if rest := p.ExpectEOF(); len(rest) != 0 {
+		t.Fatalf("after the close frame: %s", short(rest))
+	}
+}
+
 // nextWire reads exactly len(want) bytes from the socket and compares them with want. The peer's
 // buffered reader must be empty (nothing was read past the last frame).
 func nextWire(t *testing.T, p *wstest.Peer, want []byte) {
@@ -198,12 +218,12 @@ func TestRFCPingPong(t *testing.T) {
 		}},
 		{"2.7-unsolicited-pong-empty", func(t *testing.T, p *wstest.Peer) {
 			p.Write(fr(true, opPong, ""))
-			p.ExpectSilence(settle)
+			nothingBefore(t, p)
 			cleanClose(t, p)
 		}},
 		{"2.8-unsolicited-pong-payload", func(t *testing.T, p *wstest.Peer) {
 			p.Write(fr(true, opPong, "unsolicited pong payload"))
-			p.ExpectSilence(settle)
+			nothingBefore(t, p)
 			cleanClose(t, p)
 		}},
 		{"2.9-unsolicited-pong-then-ping", func(t *testing.T, p *wstest.Peer) {
@@ -350,7 +370,7 @@ func TestRFCFragmentation(t *testing.T) {
 		}},
 		{"5.5-text-2-fragments-separate-writes", func(t *testing.T, p *wstest.Peer) {
 			p.Write(fr(false, opText, "fragment1"))
-			p.ExpectSilence(settle)
+			nothingBefore(t, p) // no echo of a message not yet whole
 			p.Write(fr(true, opCont, "fragment2"))
 			nextFrame(t, p, true, opText, []byte("fragment1fragment2"))
 			cleanClose(t, p)
@@ -745,47 +765,57 @@ func TestRFCClose(t *testing.T) {
 	runRFC(t, addr, cases)
 }
 
-// Section 10 (Autobahn 10.1.1) and RFC 6455 section 7.4.1 (1009): a message past the cap fails the
-// connection with 1009, whether the cap is passed by a frame's declared length or by the running
-// size of a fragmented message; a message of exactly the cap is delivered.
+// Section 10 (Autobahn 10.1.1) and RFC 6455 section 7.4.1 (1009): with MaxBufferLength N, a
+// message of exactly N bytes is delivered and one of N+1 fails the connection with 1009, whether
+// in a single frame (sent whole, or only its header: the declared length alone must fail it) or
+// fragmented (the running size of the message). The echo and the close frame are checked byte for
+// byte on the wire, so a limit off by one either way fails.
 func TestRFCMessageTooBig(t *testing.T) {
 	wstest.CheckLeaks(t)
-	s, addr := startServer(t, &ServerOptions{MaxBufferLength: 1000}, nil)
+	const n = 1000
+	s, addr := startServer(t, &ServerOptions{MaxBufferLength: n}, nil)
 	s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
+	x := func(k int) string { return strings.Repeat("x", k) }
+	// echoed is the server's unmasked frame of n bytes: 126 and the 16-bit length 1000 (0x03e8).
+	echoed := func(op byte) []byte { return append([]byte{0x80 | op, 126, 0x03, 0xe8}, x(n)...) }
 	cases := []rfcCase{
 		{"exactly-the-cap", func(t *testing.T, p *wstest.Peer) {
-			p.Write(fr(true, opText, strings.Repeat("x", 1000)))
-			nextFrame(t, p, true, opText, []byte(strings.Repeat("x", 1000)))
+			p.Write(fr(true, opText, x(n)))
+			nextWire(t, p, echoed(0x1))
 			cleanClose(t, p)
 		}},
 		{"exactly-the-cap-fragmented", func(t *testing.T, p *wstest.Peer) {
-			p.Write(frames(fr(false, opBinary, strings.Repeat("x", 600)), fr(true, opCont, strings.Repeat("y", 400))))
-			nextFrame(t, p, true, opBinary, []byte(strings.Repeat("x", 600)+strings.Repeat("y", 400)))
+			p.Write(frames(fr(false, opBinary, x(600)), fr(true, opCont, x(n-600))))
+			nextWire(t, p, echoed(0x2))
 			cleanClose(t, p)
+		}},
+		{"one-over-the-cap", func(t *testing.T, p *wstest.Peer) {
+			p.Write(fr(true, opText, x(n+1)))
+			expectTooBig(t, p, codec.ErrPayloadTooBig)
 		}},
 		{"10.1.1-text-declared-length", func(t *testing.T, p *wstest.Peer) {
 			// Only the header is sent: the declared length alone must fail the connection.
-			f := fr(true, opText, strings.Repeat("x", 1001))
+			f := fr(true, opText, x(n+1))
 			p.Write(f[:8])
-			expectFail(t, p, codec.ErrPayloadTooBig)
+			expectTooBig(t, p, codec.ErrPayloadTooBig)
 		}},
 		{"binary-64-bit-length", func(t *testing.T, p *wstest.Peer) {
 			p.Write(frameWithLength(0x82, []byte{127, 0, 0, 0, 1, 0, 0, 0, 0}, nil))
-			expectFail(t, p, codec.ErrPayloadTooBig)
+			expectTooBig(t, p, codec.ErrPayloadTooBig)
 		}},
 		{"fragmented-text-running-size", func(t *testing.T, p *wstest.Peer) {
-			p.Write(frames(fr(false, opText, strings.Repeat("x", 900)), fr(false, opCont, strings.Repeat("x", 900))))
-			expectFail(t, p, codec.ErrMessageTooBig)
+			p.Write(frames(fr(false, opText, x(900)), fr(false, opCont, x(900))))
+			expectTooBig(t, p, codec.ErrMessageTooBig)
 		}},
-		{"fragmented-binary-running-size", func(t *testing.T, p *wstest.Peer) {
-			p.Write(frames(fr(false, opBinary, strings.Repeat("x", 999)), fr(true, opCont, "xx")))
-			expectFail(t, p, codec.ErrMessageTooBig)
+		{"fragmented-binary-one-over", func(t *testing.T, p *wstest.Peer) {
+			p.Write(frames(fr(false, opBinary, x(n-1)), fr(true, opCont, "xx")))
+			expectTooBig(t, p, codec.ErrMessageTooBig)
 		}},
 		{"control-frames-do-not-count", func(t *testing.T, p *wstest.Peer) {
-			p.Write(frames(fr(false, opText, strings.Repeat("x", 950)), fr(true, opPing, strings.Repeat("p", 125)),
-				fr(true, opCont, strings.Repeat("x", 50))))
+			p.Write(frames(fr(false, opText, x(950)), fr(true, opPing, strings.Repeat("p", 125)),
+				fr(true, opCont, x(n-950))))
 			nextFrame(t, p, true, opPong, []byte(strings.Repeat("p", 125)))
-			nextFrame(t, p, true, opText, []byte(strings.Repeat("x", 1000)))
+			nextFrame(t, p, true, opText, []byte(x(n)))
 			cleanClose(t, p)
 		}},
 	}

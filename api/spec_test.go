@@ -135,7 +135,12 @@ func TestSpecFramesStreamBinary(t *testing.T) {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 	sl.waitN(t, 3)
-	time.Sleep(settle)
+	// The server answers a ping sent after the fragment only once it has read what came before:
+	// had the fragment ended the stream, the end would be logged by the time the pong is back.
+	if err := c.SendPing([]byte("after the fragment")); err != nil {
+		t.Fatal(err)
+	}
+	cl.waitFor(t, `pong "after the fragment"`)
 	if ev := sl.get(); len(ev) != 3 || ev[1] != "binary" || !strings.HasPrefix(ev[2], "chunk ") {
 		t.Fatalf("events after the first fragment %q", ev)
 	}
@@ -289,10 +294,16 @@ func TestSpecCloseAfterClients(t *testing.T) {
 	if err := s.Close(func(*Server) { close(closed) }); err != nil {
 		t.Fatal(err)
 	}
+	// A ping round trip after Close: the server's loop has served the client since, and the close
+	// event has still not run.
+	if err := c.SendPing([]byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	cl.waitFor(t, `pong "still here"`)
 	select {
 	case <-closed:
 		t.Fatal("the server closed while a client was connected")
-	case <-time.After(settle):
+	default:
 	}
 	closeBoth(t, c, cl, sl)
 	recv(t, closed)

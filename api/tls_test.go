@@ -79,7 +79,12 @@ func TestTLSPortSurvivesPlainClientsAndGarbage(t *testing.T) {
 	_, addr, clientCfg := tlsEchoServer(t)
 	plain := wstest.DialRaw(t, addr)
 	plain.Write([]byte(wstest.Request("/")))
-	plain.ExpectEOF() // a TLS alert or nothing, then the end: never a 101
+	// A plain request on the TLS port never gets a 101: it gets net/http's answer to that mistake,
+	// then the end.
+	const want = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+	if got := plain.ExpectEOF(); string(got) != want {
+		t.Fatalf("a plain request on the TLS port got %q, want %q", got, want)
+	}
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -159,9 +159,3 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		t.Fatalf("backoff sequence %v", seen)
 	}
 }
-
-func TestConnCapLeavesReserve(t *testing.T) {
-	if c := connCap(); c <= 0 {
-		t.Fatalf("cap %d", c)
-	}
-}

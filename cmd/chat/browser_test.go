@@ -15,9 +15,6 @@ import (
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
-// chromiumPath is Debian's chromium, which make browser-deps installs.
-const chromiumPath = "/usr/bin/chromium"
-
 // chatBrowserRun is what testdata/chat_browser.js printed: the message texts each page showed at
 // each step, and the page's protocol and WebSocket URL.
 type chatBrowserRun struct {
@@ -32,25 +29,13 @@ type chatBrowserRun struct {
 }
 
 // runChatBrowser runs testdata/chat_browser.js on the page at url, with env added to its
-// environment, within 35 s: Node with playwright-core from WSLOOP_NODE_MODULES (make unit sets
-// it; make browser-deps installs chromium and playwright-core) drives headless Chromium. It skips
-// the test when WSLOOP_NODE_MODULES is not set.
+// environment, within 35 s: Node with playwright-core drives headless Chromium, all found by
+// wstest.Node and wstest.Chromium (make deps installs them), which fail the test when one is
+// missing.
 func runChatBrowser(t *testing.T, url string, env ...string) chatBrowserRun {
 	t.Helper()
-	mods := os.Getenv("WSLOOP_NODE_MODULES")
-	if mods == "" {
-		t.Skip("WSLOOP_NODE_MODULES is not set (make unit sets it)")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%v: run make browser-deps", err)
-	}
-	if _, err := os.Stat(filepath.Join(mods, "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is not in WSLOOP_NODE_MODULES: %v: run make browser-deps", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mods, node := wstest.Node(t, "playwright-core")
+	chromium := wstest.Chromium(t)
 	script, err := filepath.Abs(filepath.Join("testdata", "chat_browser.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +44,7 @@ func runChatBrowser(t *testing.T, url string, env ...string) chatBrowserRun {
 	ctx, cancel := context.WithTimeout(t.Context(), 35*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, url)
-	cmd.Env = append(append(os.Environ(), "NODE_PATH="+mods, "NO_COLOR=1"), env...)
+	cmd.Env = append(append(os.Environ(), "NODE_PATH="+mods, "CHAT_CHROMIUM="+chromium, "NO_COLOR=1"), env...)
 	// Node and the Chromium it starts share a process group, killed whole on timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

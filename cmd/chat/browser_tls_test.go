@@ -222,9 +222,6 @@ func TestChatTLSFlags(t *testing.T) {
 // page connects with wss://, and the two browser contexts see each other's messages.
 func TestChatInChromiumOverTLS(t *testing.T) {
 	wstest.CheckLeaks(t)
-	if os.Getenv("WSLOOP_NODE_MODULES") == "" {
-		t.Skip("WSLOOP_NODE_MODULES is not set (make unit sets it)")
-	}
 	url, _, serverCfg, _ := tlsChat(t)
 	leaf, err := x509.ParseCertificate(serverCfg.Certificates[0].Certificate[0])
 	if err != nil {

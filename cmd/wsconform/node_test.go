@@ -11,24 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsloop/wsloop/internal/wstest"
 )
 
-// nodeModules returns the node_modules folder holding ws@8 (WSLOOP_NODE_MODULES, set by make test)
-// and the node binary, or skips the test when the variable is unset.
+// nodeModules returns the npm folder holding ws@8 and the node binary, or fails the test saying
+// what to install (wstest.Node).
 func nodeModules(t *testing.T) (mods, node string) {
 	t.Helper()
-	mods = os.Getenv("WSLOOP_NODE_MODULES")
-	if mods == "" {
-		t.Skip("WSLOOP_NODE_MODULES is not set (make test sets it after installing ws@8)")
-	}
-	if _, err := os.Stat(filepath.Join(mods, "ws", "package.json")); err != nil {
-		t.Fatalf("WSLOOP_NODE_MODULES=%s holds no ws package: %v", mods, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("WSLOOP_NODE_MODULES is set but node is not on PATH: %v", err)
-	}
-	return mods, node
+	return wstest.Node(t, "ws")
 }
 
 // TestNodeWSServer runs the server catalogue against Node's ws echo server: every case OK, or

@@ -185,16 +185,18 @@ func (p *Peer) ExpectClose(code codec.CloseCode) string {
 	}
 }
 
-// ExpectEOF fails unless the server closes the TCP connection (after any frames, skipped) within
-// Timeout.
-func (p *Peer) ExpectEOF() {
+// ExpectEOF fails unless the server closes the TCP connection within Timeout, and returns the
+// bytes that came before the end (for a caller that must check them; others may skip them).
+func (p *Peer) ExpectEOF() []byte {
 	p.t.Helper()
 	p.Conn.SetReadDeadline(time.Now().Add(Timeout))
-	_, err := io.Copy(io.Discard, p.rd)
+	var rest bytes.Buffer
+	_, err := io.Copy(&rest, p.rd)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		p.t.Fatal("the server did not close the connection")
 	}
+	return rest.Bytes()
 }
 
 // ExpectSilence fails if anything arrives within d.

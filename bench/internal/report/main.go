@@ -287,7 +287,8 @@ func writeHeader(b *strings.Builder, r *results, cmds, raw string) {
 	} else {
 		fmt.Fprintf(b, "| Load average when the report was made (1, 5, 15 min) | %s |\n", loadAvg())
 	}
-	fmt.Fprintf(b, "| Libraries | %s |\n", peerVersions(r))
+	fmt.Fprintf(b, "| wsloop measured | %s |\n", commitRow(r.passes))
+	fmt.Fprintf(b, "| Libraries | %s |\n", peerVersions())
 	fmt.Fprintf(b, "| Runs | every figure is the median of %s runs, one per pass of the whole suite (passes one after the other, so that a noisy minute hits every library alike) |\n\n", runs(r))
 	b.WriteString("Regenerate with `make -C bench results` (the top-level `make bench` hook; about 2 minutes a pass, 6 passes by default, the fewest for which benchstat gives confidence intervals), which runs, in `bench/`:\n\n")
 	fmt.Fprintf(b, "```sh\n%s\n```\n\n", cmds)
@@ -523,7 +524,7 @@ func loadAvg() string {
 }
 
 // peerVersions reads the peers' versions from go.mod.
-func peerVersions(r *results) string {
+func peerVersions() string {
 	data, err := os.ReadFile("go.mod")
 	if err != nil {
 		return "?"
@@ -547,38 +548,5 @@ func peerVersions(r *results) string {
 	slices.SortFunc(out, func(a, b string) int {
 		return slices.Index(peers, strings.Fields(a)[0]) - slices.Index(peers, strings.Fields(b)[0])
 	})
-	return "wsloop " + wsloopVersion(r) + ", " + strings.Join(out, ", ")
-}
-
-// wsloopVersion names the commit of the tree the benchmarks built (replace => ../) and how many
-// files outside bench/ differed from it: as the Makefile recorded them before each pass, or else
-// as they are now.
-func wsloopVersion(r *results) string {
-	var seen []string
-	for _, p := range r.passes {
-		if _, v, ok := strings.Cut(p, "wsloop "); ok {
-			v, _, _ = strings.Cut(v, ", load average")
-			if !slices.Contains(seen, v) {
-				seen = append(seen, v)
-			}
-		}
-	}
-	switch len(seen) {
-	case 0:
-	case 1:
-		return "at " + seen[0]
-	default:
-		return "changing during the run: " + strings.Join(seen, "; ")
-	}
-	out, err := exec.Command("git", "-C", "..", "log", "-1", "--format=%h (%cs)").Output()
-	if err != nil {
-		return "(this tree)"
-	}
-	v := "at " + strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "-C", "..", "status", "--porcelain", "--", ".", ":(exclude)bench").Output(); err == nil {
-		if n := len(strings.Fields(strings.TrimSpace(string(st)))) / 2; n > 0 {
-			v += fmt.Sprintf(" with %d uncommitted files outside bench/", n)
-		}
-	}
-	return v + " when the report was made"
+	return "wsloop (the commit above), " + strings.Join(out, ", ")
 }

@@ -1,6 +1,6 @@
 // Drives the chat page in headless Chromium with playwright-core, for browser_test.go:
 //
-//   NODE_PATH=<node_modules> node chat_browser.js <page URL> [screenshot.png]
+//   NODE_PATH=<node_modules> CHAT_CHROMIUM=<chromium binary> node chat_browser.js <page URL> [screenshot.png]
 //
 // alice and bob join in two browser contexts, alice says hello, bob leaves (his page closes).
 // Every wait is bounded. On success it prints one JSON object on stdout: the message texts each
@@ -17,6 +17,8 @@ const url = process.argv[2];
 const screenshot = process.argv[3] || '';
 const timeout = 5000; // every single wait
 const spki = process.env.CHAT_CERT_SPKI || '';
+const chromiumPath = process.env.CHAT_CHROMIUM;
+if (!chromiumPath) throw new Error('CHAT_CHROMIUM names no Chromium binary');
 
 async function messages(page) {
   return page.$$eval('#messages > div', divs => divs.map(d => d.textContent));
@@ -41,7 +43,7 @@ async function join(browser, nick) {
 
 async function main() {
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ...(spki ? ['--ignore-certificate-errors-spki-list=' + spki] : [])],
