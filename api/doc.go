@@ -65,9 +65,10 @@
 //     after it succeeds.
 //   - Server.Close twice returns ErrServerClosed instead of firing close twice; Server.Shutdown
 //     closes every connection with 1001 and waits, within a context.
-//   - A slow or dead reader cannot pin memory: a connection's send queue is capped
-//     (MaxQueuedBytes, 16 MiB); a data send past it is refused with ErrQueueFull and OnDrain says
-//     when to resume, or, with CloseSlowConnections, the connection ends. The original buffered
+//   - A connection's output is capped (MaxQueuedBytes, 16 MiB, counted as memory held, control
+//     frames included): a data send past it is refused with ErrQueueFull and OnDrain says when to
+//     resume, or, with CloseSlowConnections, the connection ends; a peer that makes us queue
+//     control frames without reading them is throttled, then closed. The original buffered
 //     without limit.
 //   - A handler that panics ends its own connection (1011, PanicError), not the process.
 //   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions and

@@ -39,15 +39,21 @@ type ServerOptions struct {
 	ValidProtocols []string
 	// SelectProtocol chooses the subprotocol from those the client offered, in the client's order;
 	// it returns "" for none. It runs only when the client offered protocols. A choice the client
-	// did not offer is not sent (RFC 6455 section 4.2.2).
+	// did not offer is not sent (RFC 6455 section 4.2.2). It runs on the connection's loop: while
+	// it blocks, no other connection of that loop makes progress.
 	SelectProtocol func(c *Conn, protocols []string) string
 	// Handshake, when set, runs before the server answers an upgrade request, with the Path,
 	// Headers, Protocols and remote address of c filled in. It returns headers to add to the 101
 	// response, or an error to refuse: an *HTTPError answers with its status, headers and body, any
-	// other error with 403 Forbidden.
+	// other error with 403 Forbidden. It runs on the connection's loop: while it blocks (a
+	// database look-up, say), no other connection of that loop makes progress, so hand slow checks
+	// to a cache or answer from memory.
 	Handshake func(c *Conn) (http.Header, error)
 	// HTTPHandler, when set, serves plain HTTP requests that reach the server's port (requests that
-	// are not WebSocket upgrades); without it they are answered 400 Bad Request.
+	// are not WebSocket upgrades); without it they are answered 400 Bad Request. A request body
+	// may be at most 64 KiB, with a Content-Length. The handler runs on the connection's loop and
+	// its response is buffered: while it blocks, no other connection of that loop makes progress,
+	// so serve anything slow from a net/http server of its own (see Server.ServeHTTP for mounting).
 	HTTPHandler http.Handler
 	// TLSConfig, when set, makes a secure server (the original's secure: true): connections speak
 	// TLS with this configuration, its certificate hooks (GetCertificate, GetConfigForClient)
@@ -62,10 +68,15 @@ type ServerOptions struct {
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the closing handshake and the drain of queued output (default 5 s).
 	CloseTimeout time.Duration
-	// MaxQueuedBytes caps what a connection may hold queued for sending and not yet taken by the
-	// kernel (default 16 MiB), so that a slow or dead reader cannot pin memory. A message that
-	// would pass it is refused with ErrQueueFull (OnDrain tells when to resume); control frames
-	// always go. A single message larger than the cap can never be sent.
+	// MaxQueuedBytes caps the memory a connection's output may hold: frames queued and not yet
+	// taken by the kernel, control frames included, with the transport's buffers (default 16
+	// MiB). A data message that would pass it is refused with ErrQueueFull (OnDrain tells when to
+	// resume). Control frames (pongs, close) are never dropped: while they keep the output over
+	// the cap, the connection stops reading, so a peer that sends pings and reads nothing is
+	// throttled by TCP, or, on plain TCP where gnet keeps reading, closed once it has sent 64 KiB
+	// more; a connection whose output does not get back under the cap within CloseTimeout is
+	// closed (ErrDrainTime). So no peer can make a connection hold more than the cap plus about one
+	// read buffer. A single message larger than the cap can never be sent.
 	MaxQueuedBytes int
 	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
 	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.

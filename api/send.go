@@ -47,7 +47,8 @@ type PanicError = engine.PanicError
 
 // SendText sends text as one text frame. cb, if not nil, runs exactly once: with nil once the
 // frame was handed to the kernel, or with the error that stopped it (also when the send is
-// refused, before SendText returns). It fails with ErrNotOpen when the connection is not open and
+// refused, before SendText returns, on the caller's goroutine). Otherwise it runs on the
+// connection's loop, so it must not block. It fails with ErrNotOpen when the connection is not open and
 // with ErrTextWhileStreaming while a binary stream is in progress.
 func (c *Conn) SendText(text string, cb func(error)) error { return c.ec.WriteText(text, cb) }
 
