@@ -156,7 +156,9 @@ func TestAdversarialTinyMessageFlood(t *testing.T) {
 
 // Plain HTTP requests whose bodies arrive slowly are kept in one buffer of the request's size
 // each, not in gnet's doubling inbound buffer: 500 connections holding 60 KiB of a 64 KiB body
-// cost under 100 KiB of heap each (it was 255 KiB).
+// cost under 128 KiB of heap each, half of what they cost before (255 KiB). The figure includes
+// the test's own client sockets and, under -race, the detector's overhead: about 83 KiB without
+// it, 107 KiB with it.
 func TestAdversarialHeldRequestBodies(t *testing.T) {
 	const conns, body = 500, 64 << 10
 	_, addr := startServer(t, &ServerOptions{HandshakeTimeout: time.Minute}, nil)
@@ -171,7 +173,7 @@ func TestAdversarialHeldRequestBodies(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // let every loop take what was sent
 	runtime.GC()
 	grew := heap.growth()
-	if per := grew / conns; per > 100<<10 {
+	if per := grew / conns; per > 128<<10 {
 		t.Errorf("%d bytes of heap per connection holding %d bytes of a request body", per, len(part))
 	}
 	t.Logf("heap grew %d bytes, %d per connection", grew, grew/conns)
