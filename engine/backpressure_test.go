@@ -198,3 +198,14 @@ func (c *conn) heldBytes() int {
 
 // Paused reports whether the input is paused.
 func (c *conn) Paused() bool { return c.m.Paused() }
+
+// A message larger than the whole cap is refused with nothing queued; Drained still follows, so a
+// sender waiting for it does not wait forever.
+func TestQueueRefusalOfOversizeThenDrained(t *testing.T) {
+	c := openServer(t, Config{MaxQueue: 1024})
+	if err := c.WriteBinary(make([]byte, 2048), nil); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("a message over the whole cap: %v", err)
+	}
+	c.m.RunWakes()
+	c.ev.expect(t, "drained")
+}

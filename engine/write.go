@@ -110,9 +110,11 @@ func (c *Conn) roomLocked(n int) error {
 	c.refused = true
 	if c.cfg.CloseSlow && !c.terminated {
 		c.terminated, c.cancelErr = true, ErrQueueFull
-		if c.enrolled {
-			c.t.Wake() // the loop closes the connection
-		}
+	}
+	if c.enrolled && !c.inTurn {
+		// The loop closes the connection under CloseSlow; otherwise it watches the queue drain, so
+		// Drained follows even when nothing was queued (a message larger than the whole cap).
+		c.t.Wake()
 	}
 	return ErrQueueFull
 }
