@@ -37,16 +37,17 @@ func (s *InStream) ReadAll(fn func(data []byte, err error)) {
 	s.onEnd = func(err error) { fn(data, err) }
 }
 
-// Pause stops reading from the connection until Resume: no more OnData (nor any other event of
-// the connection) runs meanwhile, and the peer is throttled once the kernel's buffers fill. Called
-// from OnData, it takes effect before the next chunk; from another goroutine, soon after. It is
-// how a slow consumer (a disk, a database) holds back a fast sender without buffering the
-// message. It is safe from any goroutine, and pauses the connection, not only this message.
+// Pause stops reading from the connection until Resume: no more of the peer's input is handled
+// meanwhile (no OnData, nor any other message, ping or close frame), and the peer is throttled
+// once the buffers on the way fill. Called from OnData, it takes effect before the next chunk;
+// from another goroutine, soon after. It lets a slow consumer (a disk, a database) hold back a
+// fast sender without buffering the message. It pauses the connection, not only this message,
+// and is safe from any goroutine.
 //
 // On a plain TCP connection, which runs on gnet, the socket is still read while paused: once the
-// peer has sent more than poller.MaxHeldInput bytes past the pause, the connection is closed
-// (OnError, then OnClose, and OnEnd with ErrTruncated). A TLS connection stops reading its socket,
-// so the peer is held back by TCP as long as the pause lasts.
+// peer has sent more than 64 KiB (poller.MaxHeldInput) past the pause, the connection is closed
+// (OnError, OnEnd with ErrTruncated, then OnClose). A TLS connection stops reading its socket, so
+// there TCP holds the peer back for as long as the pause lasts.
 func (s *InStream) Pause() { s.conn.ec.PauseInput() }
 
 // Resume reads from the connection again after Pause: what arrived meanwhile is handed over first,
