@@ -46,7 +46,7 @@ func (s *InStream) ReadAll(fn func(data []byte, err error)) {
 //
 // On a plain TCP connection, which runs on gnet, the socket is still read while paused: once the
 // peer has sent more than 64 KiB (poller.MaxHeldInput) past the pause, the connection is closed
-// (OnError, OnEnd with ErrTruncated, then OnClose). A TLS connection stops reading its socket, so
+// (OnEnd with ErrTruncated, OnError, then OnClose). A TLS connection stops reading its socket, so
 // there TCP holds the peer back for as long as the pause lasts.
 func (s *InStream) Pause() { s.conn.ec.PauseInput() }
 
