@@ -278,6 +278,9 @@ func (e *events) StreamEnd(err error) { e.inStream.end(err) }
 // Drained implements engine.Events.
 func (e *events) Drained() {
 	c := (*Conn)(e)
+	if os := c.outStream.Load(); os != nil {
+		os.drained()
+	}
 	if fn := c.handlers().drain; fn != nil {
 		fn(c)
 	}
