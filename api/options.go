@@ -73,10 +73,10 @@ type ServerOptions struct {
 	// MiB). A data message that would pass it is refused with ErrQueueFull (OnDrain tells when to
 	// resume). Control frames (pongs, close) are never dropped: while they keep the output over
 	// the cap, the connection stops reading, so a peer that sends pings and reads nothing is
-	// throttled by TCP, or, on plain TCP where gnet keeps reading, closed once it has sent 64 KiB
-	// more; a connection whose output does not get back under the cap within CloseTimeout is
-	// closed (ErrDrainTime). So no peer can make a connection hold more than the cap plus about one
-	// read buffer. A single message larger than the cap can never be sent.
+	// throttled by TCP, and a connection whose output does not get back under the cap within
+	// CloseTimeout is closed (OnError with a drain timeout, then OnClose). So no peer can make a
+	// connection hold more than the cap plus about one read buffer. A single message larger than
+	// the cap can never be sent.
 	MaxQueuedBytes int
 	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
 	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.

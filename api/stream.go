@@ -44,10 +44,8 @@ func (s *InStream) ReadAll(fn func(data []byte, err error)) {
 // fast sender without buffering the message. It pauses the connection, not only this message,
 // and is safe from any goroutine.
 //
-// On a plain TCP connection, which runs on gnet, the socket is still read while paused: once the
-// peer has sent more than 64 KiB (poller.MaxHeldInput) past the pause, the connection is closed
-// (OnEnd with ErrTruncated, OnError, then OnClose). A TLS connection stops reading its socket, so
-// there TCP holds the peer back for as long as the pause lasts.
+// The connection stops reading its socket, plain TCP and TLS alike, so TCP holds the peer back for
+// as long as the pause lasts; the peer can only fill the kernel's buffers.
 func (s *InStream) Pause() { s.conn.ec.PauseInput() }
 
 // Resume reads from the connection again after Pause: what arrived meanwhile is handed over first,

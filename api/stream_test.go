@@ -183,10 +183,20 @@ func TestStreamCutWhenPeerCloses(t *testing.T) {
 // Pausing an InStream stops reading from its connection: no chunk arrives while it is paused,
 // and the sender is held back (its OutStream writes stop completing, bounded by the buffers on
 // the way); after Resume, the whole message arrives in order. Over TLS, whose transport stops
-// reading its socket (see InStream.Pause for plain TCP).
+// reading its socket, and over plain TCP, where the poller takes the socket out of gnet's read
+// interest.
 func TestStreamPauseResume(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) { testStreamPauseResume(t, false) })
+	t.Run("tls", func(t *testing.T) { testStreamPauseResume(t, true) })
+}
+
+func testStreamPauseResume(t *testing.T, secure bool) {
 	wstest.CheckLeaks(t)
 	serverCfg, clientCfg := wstest.TLSConfigs(t)
+	scheme := "wss://"
+	if !secure {
+		serverCfg, clientCfg, scheme = nil, nil, "ws://"
+	}
 	var (
 		mu       sync.Mutex
 		sum      hash.Hash = sha256.New()
@@ -210,7 +220,7 @@ func TestStreamPauseResume(t *testing.T) {
 		in.OnEnd(func(err error) { ended <- err })
 	})
 	connected := make(chan *Conn, 1)
-	_, err := Connect("wss://"+addr+"/", &ClientOptions{TLSConfig: clientCfg, MaxQueuedBytes: streamCap}, func(c *Conn) { connected <- c })
+	_, err := Connect(scheme+addr+"/", &ClientOptions{TLSConfig: clientCfg, MaxQueuedBytes: streamCap}, func(c *Conn) { connected <- c })
 	if err != nil {
 		t.Fatal(err)
 	}

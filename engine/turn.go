@@ -149,8 +149,8 @@ func (c *Conn) throttle(over bool) {
 }
 
 // PauseInput stops reading from the connection until ResumeInput: no message is delivered, and
-// the peer is throttled (on gnet, which cannot stop reading, what it sends meanwhile is kept, up
-// to poller.MaxHeldInput, and past that the connection is closed). Safe from any goroutine.
+// the peer is throttled by the kernel's window (see poller.Transport.PauseRead). Safe from any
+// goroutine.
 func (c *Conn) PauseInput() {
 	c.userPause.Store(true)
 	c.wakeLoop()

@@ -44,15 +44,24 @@ func (c *gnetConn) Buffered() int {
 	return c.gc.OutboundBuffered()
 }
 
-func (c *gnetConn) PauseRead() { c.paused = true }
+// PauseRead takes the socket's read interest out of the loop's epoll set (see epoll.go), so the
+// kernel's window throttles the peer.
+func (c *gnetConn) PauseRead() {
+	if !c.paused && !c.closed {
+		c.paused = true
+		c.setReadInterest(false)
+	}
+}
 
-// ResumeRead has gnet run OnTraffic again, which hands over what arrived while paused: gnet does
-// not offer unconsumed bytes again until new ones arrive or the connection is woken.
+// ResumeRead reads the socket again and has gnet run OnTraffic, which hands over what arrived
+// while paused: gnet does not offer unconsumed bytes again until new ones arrive or the
+// connection is woken.
 func (c *gnetConn) ResumeRead() {
 	if !c.paused || c.closed {
 		return
 	}
 	c.paused = false
+	c.setReadInterest(true)
 	_ = c.gc.Wake(nil)
 }
 
@@ -109,6 +118,7 @@ func (p *Poller) OnTraffic(gc gnet.Conn) gnet.Action {
 		p.ended(c, ErrInputOverflow)
 		return gnet.Close // closed at once, on the loop: gnet's Close would first read on
 	case c.paused:
+		c.setReadInterest(false) // gnet re-armed reading after flushing its output
 		return gnet.None
 	}
 	in, _ := gc.Peek(-1)

@@ -10,7 +10,8 @@ import (
 // Loop is one gnet event loop as the poller sees it: the sessions waiting for OnWake and the
 // timer wheel of its connections.
 type Loop struct {
-	el gnet.EventLoop
+	el   gnet.EventLoop
+	epfd int // gnet's epoll descriptor of this loop, -1 if unknown (see epoll.go)
 
 	mu        sync.Mutex
 	woken     []*gnetConn // filled by any goroutine, drained on the loop
@@ -23,7 +24,7 @@ type Loop struct {
 }
 
 func newLoop(el gnet.EventLoop) *Loop {
-	l := &Loop{el: el}
+	l := &Loop{el: el, epfd: epollFD(el)}
 	l.wakeTask = gnet.RunnableFunc(l.runWakes)
 	l.sweepTask = gnet.RunnableFunc(l.runSweep)
 	return l

@@ -17,10 +17,10 @@ type Transport interface {
 	Writev(bufs [][]byte) error
 	// Buffered returns how many bytes Writev took and the kernel has not taken yet.
 	Buffered() int
-	// PauseRead stops handing input to the session until ResumeRead. A transport that can stop
-	// reading from the socket does (the kernel's window then stops the peer); one that cannot
-	// (gnet) keeps what arrives and closes the connection with ErrInputOverflow once that is more
-	// than MaxHeldInput bytes.
+	// PauseRead stops handing input to the session until ResumeRead, and stops reading the
+	// socket, so the kernel's window stops the peer. Where reading cannot be stopped (gnet without
+	// its epoll descriptor, see epoll.go; the in-memory transport), what arrives is kept and the
+	// connection is closed with ErrInputOverflow once that is more than MaxHeldInput bytes.
 	PauseRead()
 	// ResumeRead hands input to the session again, what arrived while paused first.
 	ResumeRead()
