@@ -25,7 +25,9 @@ type recorder struct {
 	http    bool                            // serve plain HTTP requests
 }
 
-func (r *recorder) add(format string, args ...any) { r.events = append(r.events, fmt.Sprintf(format, args...)) }
+func (r *recorder) add(format string, args ...any) {
+	r.events = append(r.events, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) Handshake(*codec.Request) Verdict { return Verdict{} }
 func (r *recorder) ServeHTTP(req *codec.Request, body, dst []byte) ([]byte, bool) {
@@ -133,7 +135,9 @@ type wireFrame struct {
 	payload string
 }
 
-func (f wireFrame) String() string { return fmt.Sprintf("%v %s %q", f.fin, f.op, truncate([]byte(f.payload))) }
+func (f wireFrame) String() string {
+	return fmt.Sprintf("%v %s %q", f.fin, f.op, truncate([]byte(f.payload)))
+}
 
 // frames parses what the peer read; the side is the reader's.
 func frames(t *testing.T, b []byte, reader codec.Role) []wireFrame {
