@@ -85,7 +85,8 @@ func (s *Server) OnListening(fn func(s *Server)) { s.onListening.Store(&fn) }
 // it accepted has ended.
 func (s *Server) OnClose(fn func(s *Server)) { s.onClose.Store(&fn) }
 
-// OnError sets the handler of server errors (a failed Listen).
+// OnError sets the handler of server errors: a failed Listen, and on a secure server each failed
+// TLS handshake (a *poller.TLSHandshakeError), which runs on that connection's goroutine.
 func (s *Server) OnError(fn func(s *Server, err error)) { s.onError.Store(&fn) }
 
 // OnConnection sets the handler that runs when a client's handshake succeeded. Handlers the
@@ -151,7 +152,7 @@ func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
 		return s.fail(ErrServerListening)
 	}
 	if s.opts.TLSConfig != nil {
-		s.ln = p.ServeTLS(ln, s.opts.TLSConfig, s.handshakeTimeout(), s.newSession)
+		s.ln = p.ServeTLS(ln, s.opts.TLSConfig, s.handshakeTimeout(), s.newSession, func(err error) { _ = s.fail(err) })
 	} else {
 		s.ln = p.Serve(ln, s.newSession)
 	}
@@ -216,11 +217,10 @@ func (s *Server) Close(onClose func(s *Server)) error {
 // connection a close frame with 1001 "server shutting down", ends every connection still in its
 // handshake (TLS or WebSocket) at once, and waits until every socket has ended and the close event
 // has run; then it returns nil. Each closing handshake is itself bounded by CloseTimeout, so with
-// a ctx longer than that Shutdown returns nil against any plain TCP peer. If ctx ends first, the
-// connections still open are closed at once, without waiting for their closing handshakes, and
-// ctx's error is returned without waiting for them to end. It may follow a Close. Over TLS, a
-// peer that stopped reading can still hold its connection past both bounds, while the write to
-// it blocks.
+// a ctx longer than that Shutdown returns nil against any peer, over TLS too, reading or not. If
+// ctx ends first, the connections still open are closed at once, without waiting for their
+// closing handshakes, and ctx's error is returned without waiting for them to end. It may follow
+// a Close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Close(nil); err != nil && !errors.Is(err, ErrServerClosed) {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +26,23 @@ type Listener struct {
 	maxConn int64
 	done    chan struct{}
 	once    sync.Once
+
+	tlsError    func(error) // hears of each failed TLS handshake; nil for none
+	tlsFailures atomic.Int64
 }
+
+// TLSHandshakeError is a failed TLS handshake of a connection a Listener accepted.
+type TLSHandshakeError struct {
+	Remote net.Addr // the client's address
+	Err    error    // what crypto/tls reported: a bad record, an alert, a timeout, an early end
+}
+
+func (e *TLSHandshakeError) Error() string {
+	return "tls: handshake with " + e.Remote.String() + " failed: " + e.Err.Error()
+}
+
+// Unwrap returns the handshake's error.
+func (e *TLSHandshakeError) Unwrap() error { return e.Err }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
 // accept goroutine) and enrolls the connection with that session (see Enroll for a failure). Temporary accept errors such as
@@ -38,10 +55,13 @@ func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *List
 }
 
 // ServeTLS is Serve for TLS: each accepted connection runs as a stream connection (see Stream)
-// over crypto/tls with cfg, its TLS handshake bounded by handshakeTimeout.
-func (p *Poller) ServeTLS(ln net.Listener, cfg *tls.Config, handshakeTimeout time.Duration, newSession func(net.Conn) Session) *Listener {
+// over crypto/tls with cfg, its TLS handshake bounded by handshakeTimeout. Every handshake that
+// fails is counted (TLSHandshakeFailures) and, when onError is not nil, reported to it as a
+// *TLSHandshakeError, on the connection's goroutine; one ended by closing the socket on our side
+// (Shutdown ends the handshakes in progress) is not a failure.
+func (p *Poller) ServeTLS(ln net.Listener, cfg *tls.Config, handshakeTimeout time.Duration, newSession func(net.Conn) Session, onError func(error)) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, tls: cfg, tlsTime: handshakeTimeout,
-		maxConn: connCap(), done: make(chan struct{})}
+		maxConn: connCap(), done: make(chan struct{}), tlsError: onError}
 	go l.run()
 	return l
 }
@@ -53,6 +73,21 @@ func (l *Listener) Close() error {
 	l.once.Do(func() { err = l.ln.Close() })
 	<-l.done
 	return err
+}
+
+// TLSHandshakeFailures returns how many TLS handshakes of accepted connections have failed.
+func (l *Listener) TLSHandshakeFailures() int64 { return l.tlsFailures.Load() }
+
+// handshakeFailed counts and reports the failed TLS handshake of raw, unless the socket was closed
+// on our side.
+func (l *Listener) handshakeFailed(raw net.Conn, err error) {
+	if errors.Is(err, net.ErrClosed) {
+		return
+	}
+	l.tlsFailures.Add(1)
+	if l.tlsError != nil {
+		l.tlsError(&TLSHandshakeError{Remote: raw.RemoteAddr(), Err: err})
+	}
 }
 
 // Addr returns the listening address.
@@ -77,7 +112,7 @@ func (l *Listener) run() {
 			continue
 		}
 		if l.tls != nil {
-			l.p.Stream(context.Background(), tls.Server(nc, l.tls), l.accept(nc), l.tlsTime)
+			l.p.stream(context.Background(), tls.Server(nc, l.tls), l.accept(nc), l.tlsTime, l)
 			continue
 		}
 		_ = l.p.Enroll(nc, l.accept(nc)) // a failure is the session's to report

@@ -9,41 +9,92 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsloop/wsloop/bufpool"
 )
 
 // stream is the transport of a connection that cannot be enrolled into gnet (a *tls.Conn: gnet
-// has no TLS): it runs on a goroutine of its own, reading; what other goroutines queue is written
-// by a short-lived goroutine per batch of wakes. A mutex stands for the loop: Session methods run
-// under it, never two at once.
+// has no TLS). A mutex stands for the loop: Session methods run under it, never two at once. A
+// reader goroutine reads for as long as the connection lives; what other goroutines queue is
+// written by a short-lived goroutine per batch of wakes; and the output goes through a writer
+// goroutine of its own, so that no write ever blocks while the mutex is held. Writev copies the
+// bytes into chunks that the writer then writes, each within writeTimeout, and the writer ends as
+// soon as they are written, so that an idle connection keeps no writer.
 type stream struct {
 	nc       net.Conn
+	raw      net.Conn // the socket under nc: closing it interrupts any read or write at once
 	session  Session
 	mu       sync.Mutex // the connection's "loop"
 	resume   sync.Cond  // signalled when a paused read may go on; with mu
 	timer    *time.Timer
 	deadline int64
-	closed   bool // OnClose ran
-	own      bool // we closed nc ourselves: the read error that follows is no news
+	out      []*bufpool.Buffer // output Writev took and the writer has not taken yet, in order
+	buffered int               // bytes of output not written yet: in out and in the writer's hands
+	closed   bool              // OnClose ran
+	own      bool              // we closed nc ourselves: the read error that follows is no news
+	abrupt   bool              // the socket was closed at once: no orderly end is owed
 	paused   bool
+	writing  bool // the writer goroutine runs
+	shut     shutState
 	woken    atomic.Bool
 }
+
+// shutState is how far CloseWrite has gone.
+type shutState uint8
+
+const (
+	shutNone  shutState = iota
+	shutAsked           // CloseWrite was called: the writer ends our half once the output is written
+	shutGoing           // the writer is ending our half
+	shutDone
+)
+
+// Limits of the writer.
+const (
+	// streamChunk is the size of the chunks Writev copies the output into: one TLS record each.
+	streamChunk = 16 << 10
+	// closeNotifyWait bounds the TLS close_notify of an orderly close: a peer whose kernel does not
+	// take it that soon reads nothing, and the socket is closed without it.
+	closeNotifyWait = time.Second
+	// keptChunkSlots is how many chunk slots a drained stream keeps for its next output.
+	keptChunkSlots = 8
+)
+
+// writeTimeout bounds each write of a chunk to the socket. A write that times out leaves a TLS
+// connection unusable, so it closes the connection. It is longer than the default close timeout:
+// a peer that takes nothing is normally ended by the engine's own deadlines first, and this one
+// only guarantees that no write waits forever. A variable, so that tests can shorten it.
+var writeTimeout = 10 * time.Second
 
 // Stream runs nc, any net.Conn, for s on goroutines of its own. A *tls.Conn first completes its
 // TLS handshake within handshakeTimeout (0: no limit) or ctx; if that fails, s.OnClose runs with
 // the error, without OnOpen. Stream returns at once.
 func (p *Poller) Stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration) {
-	st := &stream{nc: nc, session: s}
-	st.resume.L = &st.mu
-	p.live.Add(1)
-	go st.run(p, ctx, handshakeTimeout)
+	p.stream(ctx, nc, s, handshakeTimeout, nil)
 }
 
-func (st *stream) run(p *Poller, ctx context.Context, handshakeTimeout time.Duration) {
+// stream is Stream for a connection that l accepted (nil for none): l hears of a failed TLS
+// handshake.
+func (p *Poller) stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration, l *Listener) {
+	st := &stream{nc: nc, raw: nc, session: s}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st.raw = tc.NetConn()
+	}
+	st.resume.L = &st.mu
+	p.live.Add(1)
+	go st.run(p, ctx, nowNano(), handshakeTimeout, l)
+}
+
+// run is the reader. started is when the connection began, before its TLS handshake, so that the
+// session's opening handshake deadline covers both.
+func (st *stream) run(p *Poller, ctx context.Context, started int64, handshakeTimeout time.Duration, l *Listener) {
 	defer p.live.Add(-1)
-	started := nowNano()
 	if err := handshakeTLS(ctx, st.nc, handshakeTimeout); err != nil {
 		answerPlainHTTP(err)
 		st.nc.Close()
+		if l != nil {
+			l.handshakeFailed(st.raw, err)
+		}
 		st.closed = true
 		st.session.OnClose(err)
 		return
@@ -149,21 +200,43 @@ func (r *readBuffer) release() {
 	r.buf = r.idle[:]
 }
 
+// Writev copies bufs into the stream's output and has the writer write them: it never blocks.
 func (st *stream) Writev(bufs [][]byte) error {
 	if st.closed {
 		return net.ErrClosed
 	}
 	for _, b := range bufs {
-		if _, err := st.nc.Write(b); err != nil {
-			st.finish(err)
-			return err
+		st.buffered += len(b)
+		for len(b) > 0 {
+			tail := st.tail()
+			n := min(len(b), streamChunk-len(tail.B))
+			tail.B = append(tail.B, b[:n]...)
+			b = b[n:]
 		}
+	}
+	if st.buffered > 0 {
+		st.startWriter()
 	}
 	return nil
 }
 
-// Buffered is zero: a stream writes through before Writev returns.
-func (st *stream) Buffered() int { return 0 }
+// tail returns the last chunk of the output if it has room, a new one otherwise. st.mu is held.
+func (st *stream) tail() *bufpool.Buffer {
+	if n := len(st.out); n > 0 && len(st.out[n-1].B) < streamChunk {
+		return st.out[n-1]
+	}
+	b := bufpool.Get()
+	st.out = append(st.out, b)
+	return b
+}
+
+// Buffered returns the bytes Writev took that the writer has not written yet.
+func (st *stream) Buffered() int {
+	if st.closed {
+		return 0
+	}
+	return st.buffered
+}
 
 func (st *stream) PauseRead() { st.paused = true }
 
@@ -172,6 +245,8 @@ func (st *stream) ResumeRead() {
 	st.resume.Signal()
 }
 
+// CloseSocket closes the connection: at once if output is still to be written or a half-close is
+// under way (a blocked writer is interrupted), otherwise after a TLS close_notify, on the writer.
 func (st *stream) CloseSocket() {
 	if !st.closed {
 		st.own = true
@@ -179,10 +254,102 @@ func (st *stream) CloseSocket() {
 	}
 }
 
+// CloseWrite has the writer end our half once the output queued before it is written: a TLS
+// close_notify, then a TCP FIN.
 func (st *stream) CloseWrite() {
-	if cw, ok := st.nc.(interface{ CloseWrite() error }); ok && !st.closed {
+	if st.closed || st.shut != shutNone {
+		return
+	}
+	st.shut = shutAsked
+	st.startWriter()
+}
+
+// startWriter starts the writer unless it runs. st.mu is held.
+func (st *stream) startWriter() {
+	if !st.writing {
+		st.writing = true
+		go st.write()
+	}
+}
+
+// write is the writer. It writes the output chunk by chunk without st.mu, each chunk within
+// writeTimeout; a write that fails closes the connection with its error. Once the output is
+// written it ends our half if CloseWrite asked, and runs the session's OnWake, so that what waits
+// on the drain (callbacks, Drained, a close) goes on at once. Of a closed connection it ends the
+// socket, unless that was done at once. It returns when nothing is left to do.
+func (st *stream) write() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	wrote := false
+	for {
+		switch {
+		case st.closed:
+			st.writing = false
+			if !st.abrupt {
+				st.unlocked(st.closeOrderly)
+			}
+			return
+		case len(st.out) > 0:
+			b := st.out[0]
+			n := copy(st.out, st.out[1:])
+			st.out[n] = nil
+			st.out = st.out[:n]
+			var err error
+			st.unlocked(func() {
+				_ = st.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+				_, err = st.nc.Write(b.B)
+			})
+			st.buffered -= len(b.B)
+			bufpool.Put(b)
+			wrote = true
+			if err != nil {
+				st.finish(err)
+			}
+		case st.shut == shutAsked:
+			st.shut = shutGoing
+			st.unlocked(st.halfClose)
+			st.shut = shutDone
+		case wrote:
+			wrote = false
+			st.session.OnWake()
+		default:
+			if cap(st.out) > keptChunkSlots {
+				st.out = nil
+			}
+			st.writing = false
+			return
+		}
+	}
+}
+
+// unlocked runs fn without st.mu, which is held.
+func (st *stream) unlocked(fn func()) {
+	st.mu.Unlock()
+	defer st.mu.Lock()
+	fn()
+}
+
+// halfClose ends our half of the connection: a TLS close_notify (within crypto/tls's own
+// deadline), then a TCP FIN. It runs on the writer.
+func (st *stream) halfClose() {
+	if tc, ok := st.nc.(*tls.Conn); ok {
+		_ = tc.CloseWrite()
+	}
+	if cw, ok := st.raw.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
+}
+
+// closeOrderly closes a connection whose output is all written. A TLS connection sends its
+// close_notify first, if the kernel takes it within closeNotifyWait. It runs on the writer.
+func (st *stream) closeOrderly() {
+	if st.raw == st.nc {
+		st.nc.Close()
+		return
+	}
+	stop := time.AfterFunc(closeNotifyWait, func() { st.raw.Close() })
+	st.nc.Close()
+	stop.Stop()
 }
 
 func (st *stream) Closed() bool { return st.closed }
@@ -232,13 +399,25 @@ func (st *stream) TLS() (tls.ConnectionState, bool) {
 	return tls.ConnectionState{}, false
 }
 
-// finish closes nc and runs OnClose once. st.mu is held.
+// finish closes the connection and runs OnClose once. A connection closed by the session with its
+// output written ends in order, on the writer (see closeOrderly); any other is closed at once, which
+// interrupts the writer, and what it had not written is dropped. st.mu is held.
 func (st *stream) finish(err error) {
 	if st.closed {
 		return
 	}
 	st.closed = true
-	st.nc.Close()
+	for i, b := range st.out {
+		bufpool.Put(b)
+		st.out[i] = nil
+	}
+	st.out = nil
+	if err == nil && st.buffered == 0 && st.shut != shutGoing {
+		st.startWriter()
+	} else {
+		st.abrupt = true
+		st.raw.Close()
+	}
 	if st.timer != nil {
 		st.timer.Stop()
 	}
