@@ -38,10 +38,10 @@ func (l *Loop) enroll(nc net.Conn, c *gnetConn) {
 	if err == nil && c.loop == nil {
 		err = errNotWatched
 	}
-	l.enrolling.Add(-1)
 	if err != nil {
 		c.session.OnClose(err)
 	}
+	l.enrolling.Add(-1)
 }
 
 // pick returns the least loaded loop that is not stalled or, when all are, the one whose
