@@ -123,7 +123,7 @@ func (c *Conn) dial(t target, o ClientOptions) {
 		c.stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
 	}
 	if !t.secure {
-		_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+		p.Enroll(nc, &c.ec) // returns at once; a failure closes the connection, which reports it
 		return
 	}
 	cfg := &tls.Config{}

@@ -48,7 +48,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := s.newConn(nc)
 	c.ec.Preload(head)
 	if _, plain := nc.(*net.TCPConn); plain {
-		_ = p.Enroll(nc, &c.ec) // a failure closes the connection, which reports it
+		p.Enroll(nc, &c.ec) // returns at once; a failure closes the connection, which reports it
 		return
 	}
 	// A *tls.Conn (the net/http server is secure) cannot be enrolled into gnet: it runs on the

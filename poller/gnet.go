@@ -102,6 +102,7 @@ func (p *Poller) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := gc.Context().(*gnetConn)
 	c.gc = gc
 	c.loop = p.loopOf(gc.EventLoop())
+	c.loop.conns.Add(1)
 	p.live.Add(1)
 	c.session.OnOpen(c, nowNano())
 	return nil, gnet.None
@@ -143,6 +144,7 @@ func (p *Poller) OnClose(gc gnet.Conn, err error) gnet.Action {
 // ended runs the session's OnClose once.
 func (p *Poller) ended(c *gnetConn, err error) {
 	c.closed = true
+	c.loop.conns.Add(-1)
 	p.live.Add(-1)
 	c.session.OnClose(err)
 }

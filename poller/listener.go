@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdReserve is how many file descriptors the connection cap leaves free: Enroll duplicates a
-// descriptor for a moment, and the process needs some for files, DNS and dialing.
+// fdReserve is how many file descriptors the connection cap leaves free for files, DNS and
+// dialing. (A connection being enrolled holds two for a moment, and the cap counts both.)
 const fdReserve = 64
 
 // Listener runs an accept loop that enrolls every accepted connection into a Poller.
@@ -45,9 +45,10 @@ func (e *TLSHandshakeError) Error() string {
 func (e *TLSHandshakeError) Unwrap() error { return e.Err }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
-// accept goroutine) and enrolls the connection with that session (see Enroll for a failure). Temporary accept errors such as
-// EMFILE are retried with a growing pause; past the connection cap (the process's descriptor limit
-// less a reserve) a new connection is closed at once. The loop ends when ln is closed.
+// accept goroutine) and enrolls the connection with that session (see Enroll for a failure),
+// never waiting for a loop. Temporary accept errors such as EMFILE are retried with a growing
+// pause; past the connection cap (the process's descriptor limit less a reserve) a new connection
+// is closed at once. The loop ends when ln is closed.
 func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, maxConn: connCap(), done: make(chan struct{})}
 	go l.run()
@@ -107,7 +108,7 @@ func (l *Listener) run() {
 			continue
 		}
 		pause = 0
-		if l.p.Live() >= l.maxConn {
+		if l.p.Live()+2*l.p.enrolling() >= l.maxConn {
 			nc.Close()
 			continue
 		}
@@ -115,7 +116,7 @@ func (l *Listener) run() {
 			l.p.stream(context.Background(), tls.Server(nc, l.tls), l.accept(nc), l.tlsTime, l)
 			continue
 		}
-		_ = l.p.Enroll(nc, l.accept(nc)) // a failure is the session's to report
+		l.p.Enroll(nc, l.accept(nc)) // returns at once; a failure is the session's to report
 	}
 }
 

@@ -1,8 +1,6 @@
 package poller
 
 import (
-	"context"
-	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -11,11 +9,11 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// Poller is one gnet client engine with a loop per core. Every plain TCP connection of the
-// process, accepted or dialed, is enrolled into it.
+// Poller is a set of event loops, one per core, each the single loop of a gnet client engine of
+// its own, so that Enroll can put a connection on the loop of its choice. Every plain TCP
+// connection of the process, accepted or dialed, is enrolled into one of them.
 type Poller struct {
-	gnet.BuiltinEventEngine
-	client *gnet.Client
+	gnet.BuiltinEventEngine // the event handler of every loop (see gnet.go)
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*Loop
@@ -38,44 +36,52 @@ func Default() (*Poller, error) {
 	return defaultPoller, defaultErr
 }
 
-func start(loops int) (*Poller, error) {
+// start starts a poller with n loops.
+func start(n int) (*Poller, error) {
 	p := &Poller{loops: make(map[gnet.EventLoop]*Loop)}
-	c, err := gnet.NewClient(p,
-		gnet.WithNumEventLoop(loops),
-		gnet.WithReuseAddr(true),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithWriteBufferCap(16<<10),
-		gnet.WithLogger(quietLogger{}),
-	)
-	if err != nil {
-		return nil, err
+	for range n {
+		if err := p.startLoop(); err != nil {
+			p.stop()
+			return nil, err
+		}
 	}
-	if err := c.Start(); err != nil {
-		return nil, err
-	}
-	p.client = c
 	go p.tick()
 	return p, nil
 }
 
-// Enroll moves nc, a *net.TCPConn, onto a loop and runs s.OnOpen there. nc is closed by Enroll
-// (the loop owns a duplicate of its descriptor from then on), on success and on failure alike. It
-// blocks until OnOpen has run, so it must never be called from a loop goroutine. If enrolling
-// fails, s.OnClose runs with the error, without OnOpen, before Enroll returns it.
-func (p *Poller) Enroll(nc net.Conn, s Session) error {
-	if _, err := p.client.EnrollContext(nc, &gnetConn{session: s}); err != nil {
-		s.OnClose(err)
-		return err
+// stop stops every loop, closing its connections. Only a poller that failed to start, and tests,
+// stop; the process's poller runs until the process ends.
+func (p *Poller) stop() {
+	for _, l := range p.all() {
+		if l.client != nil {
+			_ = l.client.Stop()
+		}
 	}
-	return nil
 }
 
 // Abandon ends a session whose connection never reached Enroll (a dial that failed or was given
 // up): OnClose runs with err on the caller's goroutine, without OnOpen.
 func Abandon(s Session, err error) { s.OnClose(err) }
 
-// Live returns the number of connections enrolled and not yet closed.
+// Live returns the number of connections open (on a loop or a stream) and not yet closed.
 func (p *Poller) Live() int64 { return p.live.Load() }
+
+// enrolling returns the number of connections handed to a loop that it has not opened or
+// refused yet.
+func (p *Poller) enrolling() int64 {
+	var n int64
+	for _, l := range p.all() {
+		n += l.enrolling.Load()
+	}
+	return n
+}
+
+// all returns the loops. The list is complete once start has returned (see discover).
+func (p *Poller) all() []*Loop {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.list
+}
 
 func (p *Poller) loopOf(el gnet.EventLoop) *Loop {
 	p.mu.Lock()
@@ -89,18 +95,15 @@ func (p *Poller) loopOf(el gnet.EventLoop) *Loop {
 	return l
 }
 
-// tick schedules a timer sweep on every loop that has deadlines, once per Tick. gnet's own OnTick
-// runs on a goroutine of its own, so the sweep is sent to each loop as a task instead.
+// tick queues a sweep on every loop once per Tick: it fires the loop's deadlines and is its
+// heartbeat (see Loop.stalled). gnet's own OnTick runs on a goroutine of its own, so the sweep is
+// sent to each loop as a task instead.
 func (p *Poller) tick() {
 	t := time.NewTicker(Tick)
 	defer t.Stop()
-	var loops []*Loop
 	for range t.C {
-		p.mu.Lock()
-		loops = append(loops[:0], p.list...)
-		p.mu.Unlock()
-		for _, l := range loops {
-			_ = l.el.Execute(context.Background(), l.sweepTask)
+		for _, l := range p.all() {
+			l.sweepSoon()
 		}
 	}
 }
@@ -114,3 +117,4 @@ func (quietLogger) Infof(string, ...any)  {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Fatalf(string, ...any) {}
+func (quietLogger) Printf(string, ...any) {} // for the enrollment pool (ants)
