@@ -1,13 +1,16 @@
-// Package poller runs the I/O loops: one gnet v2 client engine that carries every plain TCP
-// connection, accepted or dialed (one loop per core, epoll or kqueue), and the accept loop that
-// feeds it. It is the only package that imports gnet.
+// Package poller runs the I/O loops and the transports under the engine: one single-loop gnet v2
+// client engine per core (epoll or kqueue), which carries every plain TCP connection, accepted or
+// dialed; a stream transport for TLS; an in-memory transport for tests; and the accept loop. It is
+// the only package that imports gnet, and no gnet type appears in its exported API.
 //
 // gnet's own listener is not used: an accept error such as EMFILE stops its whole engine, and it
 // cannot stop accepting while keeping its connections. Our Listener accepts, backs off on
-// temporary errors, refuses past a connection cap, and enrolls each socket into the engine.
+// temporary errors, refuses past a connection cap, and hands each socket to the least-loaded loop
+// that is not stalled, without waiting for it (Enroll).
 //
 // What the engine above sees is small: a Session (the per-connection object it implements, whose
-// methods run on the connection's loop) and a Conn (the transport: write, buffered count, wake,
-// close, addresses). Writes from other goroutines never use gnet's AsyncWrite: a session queues its
-// own output and calls Conn.Wake, and each loop runs one task that wakes every session that asked.
+// methods run on the connection's loop) and a Transport (write, buffered count, pause and resume
+// reading, wake, deadline, close). Writes from other goroutines never use gnet's AsyncWrite: a
+// session queues its own output and calls Transport.Wake, and each loop runs one task that wakes
+// every session that asked.
 package poller
