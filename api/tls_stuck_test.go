@@ -151,6 +151,7 @@ func TestStuckPeerSendsRefusedAndBounded(t *testing.T) {
 		p := tr.dial(t, addr)
 		c := recv(t, conns)
 		sent := fillUntilFull(t, c)
+		t.Logf("%d messages of 64 KiB went before a refusal", sent)
 		if bound := stuckCap + socketBuffers(t) + len(stuckMessage); sent*len(stuckMessage) > bound {
 			t.Fatalf("%d messages (%d bytes) went before a refusal, want at most %d", sent, sent*len(stuckMessage), bound)
 		}

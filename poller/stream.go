@@ -51,7 +51,7 @@ const (
 
 // Limits of the writer.
 const (
-	// streamChunk is the size of the chunks Writev copies the output into: one TLS record each.
+	// streamChunk is the least size of the chunks Writev copies the output into: one TLS record.
 	streamChunk = 16 << 10
 	// closeNotifyWait bounds the TLS close_notify of an orderly close: a peer whose kernel does not
 	// take it that soon reads nothing, and the socket is closed without it.
@@ -209,7 +209,7 @@ func (st *stream) Writev(bufs [][]byte) error {
 		st.buffered += len(b)
 		for len(b) > 0 {
 			tail := st.tail()
-			n := min(len(b), streamChunk-len(tail.B))
+			n := min(len(b), chunkRoom(tail))
 			tail.B = append(tail.B, b[:n]...)
 			b = b[n:]
 		}
@@ -222,13 +222,18 @@ func (st *stream) Writev(bufs [][]byte) error {
 
 // tail returns the last chunk of the output if it has room, a new one otherwise. st.mu is held.
 func (st *stream) tail() *bufpool.Buffer {
-	if n := len(st.out); n > 0 && len(st.out[n-1].B) < streamChunk {
+	if n := len(st.out); n > 0 && chunkRoom(st.out[n-1]) > 0 {
 		return st.out[n-1]
 	}
 	b := bufpool.Get()
 	st.out = append(st.out, b)
 	return b
 }
+
+// chunkRoom returns how many more bytes a chunk takes: up to streamChunk, growing, or up to its
+// capacity if the pool lent a larger buffer, so that the memory the chunks hold stays close to
+// the bytes Buffered counts.
+func chunkRoom(b *bufpool.Buffer) int { return max(streamChunk, cap(b.B)) - len(b.B) }
 
 // Buffered returns the bytes Writev took that the writer has not written yet.
 func (st *stream) Buffered() int {
