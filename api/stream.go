@@ -108,7 +108,7 @@ func (s *OutStream) CloseWith(cb func(error)) error {
 	if s.buf != nil {
 		rest = s.buf.B
 	}
-	s.conn.outStream.CompareAndSwap(s, nil)
+	s.conn.cold.Load().outStream.CompareAndSwap(s, nil) // set by BeginBinary
 	err := s.conn.ec.WriteStream(rest, s.first, true, cb)
 	bufpool.Put(s.buf)
 	s.buf = nil
