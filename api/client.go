@@ -72,7 +72,8 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = maxBufferLength.Load()
 	}
-	c := &Conn{path: t.path, protocols: o.Protocols, regIndex: -1, fragment: o.BinaryFragmentation}
+	c := &Conn{path: t.path, regIndex: -1}
+	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation})
 	c.ec.Init(cfg, c.events())
 	err = c.ec.SetRequest(codec.ClientRequest{
 		Target:    t.path,
@@ -120,7 +121,7 @@ func (c *Conn) dial(t target, o ClientOptions) {
 	}
 	if o.Context != nil {
 		// Cancel the handshake with the context; once it is over (Opened or Closed), stop watching.
-		c.stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
+		c.cold.Load().stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
 	}
 	if !t.secure {
 		p.Enroll(nc, &c.ec) // returns at once; a failure closes the connection, which reports it
@@ -145,13 +146,14 @@ func (c *Conn) setAddrs(remote, local net.Addr) { c.addr.Store(&addrs{remote, lo
 func (e *events) Upgraded(resp *codec.Response) {
 	c := (*Conn)(e)
 	c.keepHeaders(resp.Headers())
-	c.protocol = string(resp.Protocol)
+	c.cold.Load().protocol = string(resp.Protocol)
 }
 
-// handshakeOver stops watching the client's context once the opening handshake is over.
+// handshakeOver stops watching the client's context once the opening handshake is over. It does
+// nothing on the server side.
 func (c *Conn) handshakeOver() {
-	if c.stopContext != nil {
-		c.stopContext()
-		c.stopContext = nil
+	if k := c.cold.Load(); k != nil && k.stopContext != nil {
+		k.stopContext()
+		k.stopContext = nil
 	}
 }

@@ -26,30 +26,60 @@ const (
 // Conn is one WebSocket connection, server or client side. Its methods are safe from any
 // goroutine. Its event handlers run on the connection's loop, in wire order, one at a time; they
 // must not block (hand blocking work to a goroutine).
+//
+// It is split hot and cold: the struct holds what an idle server connection needs (its engine,
+// handlers, path, kept headers, addresses, registry slot and Data); what few connections use
+// (subprotocols, streams, client-only state) is in a coldState allocated on first use.
 type Conn struct {
 	ec     engine.Conn
 	server *Server
 	h      atomic.Pointer[handlers] // nil: the server's set
 
-	path      string
-	head      string                      // the handshake's header lines, "Name: value\n" each
-	header    atomic.Pointer[http.Header] // built from head on first use
-	protocols []string
-	protocol  string
-	addr      atomic.Pointer[addrs] // nil until a client connection is dialed
-	fragment  int                   // a client's binary fragmentation; 0 for the default
-	regIndex  int                   // position in the server's registry, -1 when not in it
+	path     string
+	head     atomic.Pointer[headerLines] // the handshake's headers still kept; nil for none
+	addr     atomic.Pointer[addrs]       // nil until a client connection is dialed
+	regIndex int                         // position in the server's registry, -1 when not in it
+	cold     atomic.Pointer[coldState]   // nil until needed; always set on a client
+
+	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
+	// reads or writes it.
+	Data any
+}
+
+// coldState is the part of a Conn that an idle server connection does without. Each field keeps
+// the discipline it had in Conn: the plain ones are written on the loop during the handshake (or
+// by Connect before the client is returned) and only read afterwards, the atomic one is atomic.
+type coldState struct {
+	protocols []string // the subprotocols the client offered
+	protocol  string   // the negotiated subprotocol
+	fragment  int      // a client's binary fragmentation; 0 for the default
 	// stopContext stops watching a client's context (ClientOptions.Context) for cancellation.
 	stopContext func() bool
 	// early guards the events of a client connection that came before their handler was set.
 	early     sync.Mutex
 	late      *lateEvents // a client's events that found no handler yet
-	inStream  *InStream   // the binary message being received, reused from one to the next
+	inStream  *InStream   // the binary message being received, reused from one to the next (loop only)
 	outStream atomic.Pointer[OutStream]
+}
 
-	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
-	// reads or writes it.
-	Data any
+// coldState returns the connection's cold part, allocating it on first use (from any goroutine).
+func (c *Conn) coldState() *coldState {
+	if k := c.cold.Load(); k != nil {
+		return k
+	}
+	c.cold.CompareAndSwap(nil, &coldState{})
+	return c.cold.Load()
+}
+
+// lockEarly locks a client connection's early-event guard and returns its cold part. It returns
+// nil on the server side, where every event finds the server's handlers and nothing is kept late.
+func (c *Conn) lockEarly() *coldState {
+	if c.server != nil {
+		return nil
+	}
+	k := c.cold.Load() // set by Connect
+	k.early.Lock()
+	return k
 }
 
 func (c *Conn) handlers() *handlers {
@@ -103,13 +133,15 @@ func (c *Conn) OnPong(fn func(c *Conn, data []byte)) { c.set(func(h *handlers) {
 // a protocol violation, or 1006 when the connection ended without a close frame. On a client
 // connection that closed before the handler was set (a refused dial), it runs at once.
 func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
-	c.early.Lock()
+	k := c.lockEarly()
 	c.set(func(h *handlers) { h.close = fn })
 	var late *closeEvent
-	if c.late != nil {
-		late, c.late.close = c.late.close, nil
+	if k != nil {
+		if k.late != nil {
+			late, k.late.close = k.late.close, nil
+		}
+		k.early.Unlock()
 	}
-	c.early.Unlock()
 	if late != nil && fn != nil {
 		fn(c, late.code, late.reason)
 	}
@@ -119,13 +151,15 @@ func (c *Conn) OnClose(fn func(c *Conn, code int, reason string)) {
 // a refused handshake); OnClose follows. An error with no handler is dropped, never a panic. On a
 // client connection whose error came before the handler was set, it runs at once.
 func (c *Conn) OnError(fn func(c *Conn, err error)) {
-	c.early.Lock()
+	k := c.lockEarly()
 	c.set(func(h *handlers) { h.err = fn })
 	var late error
-	if c.late != nil {
-		late, c.late.err = c.late.err, nil
+	if k != nil {
+		if k.late != nil {
+			late, k.late.err = k.late.err, nil
+		}
+		k.early.Unlock()
 	}
-	c.early.Unlock()
 	if late != nil && fn != nil {
 		fn(c, late)
 	}
@@ -140,23 +174,42 @@ func (c *Conn) Path() string { return c.path }
 
 // Headers returns the request headers on the server, the response headers of the 101 on the client.
 //
+// A server connection has every header of the request during its handshake (the Handshake and
+// SelectProtocol hooks) and its connection handler (OnConnection). When that handler returns, it
+// keeps only those ServerOptions.KeepHeaders chooses (all by default): from then on Headers
+// returns the kept ones, nil when none is kept. A client connection keeps every header.
+//
 // The map is built on first use from the header lines the connection keeps (a map per idle
 // connection would cost several hundred bytes more); it is shared by every caller, so treat it
 // as read-only.
 func (c *Conn) Headers() http.Header {
-	if h := c.header.Load(); h != nil {
+	if l := c.head.Load(); l != nil {
+		return l.header()
+	}
+	return nil
+}
+
+// headerLines are the header lines a connection keeps, "Name: value\n" each, and the map Headers
+// builds from them on first use.
+type headerLines struct {
+	lines string
+	m     atomic.Pointer[http.Header]
+}
+
+func (l *headerLines) header() http.Header {
+	if h := l.m.Load(); h != nil {
 		return *h
 	}
 	h := make(http.Header)
-	for line := range strings.Lines(c.head) {
+	for line := range strings.Lines(l.lines) {
 		name, value, _ := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
 		h.Add(name, value)
 	}
-	c.header.CompareAndSwap(nil, &h)
-	return *c.header.Load()
+	l.m.CompareAndSwap(nil, &h)
+	return *l.m.Load()
 }
 
-// keepHeaders records the handshake's header lines for Headers, in one allocation.
+// keepHeaders records the handshake's header lines for Headers, in one string.
 func (c *Conn) keepHeaders(lines []codec.HeaderLine) {
 	n := 0
 	for _, l := range lines {
@@ -170,14 +223,45 @@ func (c *Conn) keepHeaders(lines []codec.HeaderLine) {
 		b.Write(l.Value)
 		b.WriteByte('\n')
 	}
-	c.head = b.String()
+	c.head.Store(&headerLines{lines: b.String()})
+}
+
+// trimHeaders drops the header lines whose name keep does not choose (nil keeps all), once the
+// connection handler has returned. It runs on the loop.
+func (c *Conn) trimHeaders(keep func(name string) bool) {
+	l := c.head.Load()
+	if keep == nil || l == nil {
+		return
+	}
+	var b strings.Builder
+	for line := range strings.Lines(l.lines) {
+		name, _, _ := strings.Cut(line, ": ")
+		if keep(http.CanonicalHeaderKey(name)) {
+			b.WriteString(line)
+		}
+	}
+	if b.Len() == 0 {
+		c.head.Store(nil)
+		return
+	}
+	c.head.Store(&headerLines{lines: b.String()})
 }
 
 // Protocols returns the subprotocols the client offered, in its order.
-func (c *Conn) Protocols() []string { return c.protocols }
+func (c *Conn) Protocols() []string {
+	if k := c.cold.Load(); k != nil {
+		return k.protocols
+	}
+	return nil
+}
 
 // Protocol returns the negotiated subprotocol, "" for none.
-func (c *Conn) Protocol() string { return c.protocol }
+func (c *Conn) Protocol() string {
+	if k := c.cold.Load(); k != nil {
+		return k.protocol
+	}
+	return ""
+}
 
 // Server returns the server that accepted the connection, nil on the client side.
 func (c *Conn) Server() *Server { return c.server }
@@ -203,7 +287,12 @@ func (c *Conn) LocalAddr() net.Addr {
 func (c *Conn) TLS() (tls.ConnectionState, bool) { return c.ec.TLS() }
 
 // OutStream returns the binary stream being sent (see BeginBinary), nil when none is.
-func (c *Conn) OutStream() *OutStream { return c.outStream.Load() }
+func (c *Conn) OutStream() *OutStream {
+	if k := c.cold.Load(); k != nil {
+		return k.outStream.Load()
+	}
+	return nil
+}
 
 // events is a Conn seen as the engine's engine.Events; its methods run on the loop.
 type events Conn
@@ -259,27 +348,30 @@ func (e *events) StreamStart() { e.startStream((*Conn)(e).handlers()) }
 
 func (e *events) startStream(h *handlers) *InStream {
 	c := (*Conn)(e)
-	if c.inStream == nil {
-		c.inStream = &InStream{}
+	k := c.coldState()
+	if k.inStream == nil {
+		k.inStream = &InStream{}
 	}
-	*c.inStream = InStream{conn: c, live: true}
+	*k.inStream = InStream{conn: c, live: true}
 	if h.binary != nil {
-		h.binary(c, c.inStream)
+		h.binary(c, k.inStream)
 	}
-	return c.inStream
+	return k.inStream
 }
 
 // StreamChunk implements engine.Events.
-func (e *events) StreamChunk(p []byte) { e.inStream.chunk(p) }
+func (e *events) StreamChunk(p []byte) { e.cold.Load().inStream.chunk(p) }
 
 // StreamEnd implements engine.Events.
-func (e *events) StreamEnd(err error) { e.inStream.end(err) }
+func (e *events) StreamEnd(err error) { e.cold.Load().inStream.end(err) }
 
 // Drained implements engine.Events.
 func (e *events) Drained() {
 	c := (*Conn)(e)
-	if os := c.outStream.Load(); os != nil {
-		os.drained()
+	if k := c.cold.Load(); k != nil {
+		if os := k.outStream.Load(); os != nil {
+			os.drained()
+		}
 	}
 	if fn := c.handlers().drain; fn != nil {
 		fn(c)
@@ -297,12 +389,14 @@ func (e *events) Pong(p []byte) {
 // Error implements engine.Events.
 func (e *events) Error(err error) {
 	c := (*Conn)(e)
-	c.early.Lock()
+	k := c.lockEarly()
 	fn := c.handlers().err
-	if fn == nil && c.server == nil {
-		c.lateEvents().err = err // a client's caller may not have set its handler yet: keep it
+	if k != nil {
+		if fn == nil {
+			k.lateEvents().err = err // a client's caller may not have set its handler yet: keep it
+		}
+		k.early.Unlock()
 	}
-	c.early.Unlock()
 	if fn != nil {
 		fn(c, err)
 	}
@@ -312,8 +406,10 @@ func (e *events) Error(err error) {
 func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c := (*Conn)(e)
 	c.handshakeOver()
-	if os := c.outStream.Swap(nil); os != nil {
-		os.abandon()
+	if k := c.cold.Load(); k != nil {
+		if os := k.outStream.Swap(nil); os != nil {
+			os.abandon()
+		}
 	}
 	if c.server != nil {
 		// Out of Connections before the close handler runs, as in the original; the server's own
@@ -324,12 +420,14 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	if !opened && c.server != nil {
 		return
 	}
-	c.early.Lock()
+	k := c.lockEarly()
 	fn := c.handlers().close
-	if fn == nil && c.server == nil {
-		c.lateEvents().close = &closeEvent{int(code), string(reason)} // kept for OnClose too
+	if k != nil {
+		if fn == nil {
+			k.lateEvents().close = &closeEvent{int(code), string(reason)} // kept for OnClose too
+		}
+		k.early.Unlock()
 	}
-	c.early.Unlock()
 	if fn != nil {
 		fn(c, int(code), string(reason))
 	}
@@ -341,12 +439,13 @@ type lateEvents struct {
 	close *closeEvent
 }
 
-// lateEvents returns the connection's late events, making them on first use. c.early is held.
-func (c *Conn) lateEvents() *lateEvents {
-	if c.late == nil {
-		c.late = &lateEvents{}
+// lateEvents returns the client connection's late events, making them on first use. k.early is
+// held.
+func (k *coldState) lateEvents() *lateEvents {
+	if k.late == nil {
+		k.late = &lateEvents{}
 	}
-	return c.late
+	return k.late
 }
 
 // closeEvent is a close event that found no handler yet.

@@ -81,6 +81,27 @@ type ServerOptions struct {
 	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
 	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.
 	CloseSlowConnections bool
+	// KeepHeaders chooses which request headers a connection keeps for Headers once its
+	// connection handler (OnConnection) has returned; before that, in the Handshake and
+	// SelectProtocol hooks and in the handler, every header is there. It is called on the loop
+	// with each header's canonical name (http.CanonicalHeaderKey) and keeps those it returns true
+	// for. nil keeps every header, as the original's conn.headers does; KeepNoHeaders keeps none,
+	// KeepHeaderNames the ones it names. A browser's request head is about 500 bytes, which every
+	// idle connection would otherwise hold for its whole life.
+	KeepHeaders func(name string) bool
+}
+
+// KeepNoHeaders is a ServerOptions.KeepHeaders that keeps no header: Headers returns nil once the
+// connection handler has returned.
+func KeepNoHeaders(string) bool { return false }
+
+// KeepHeaderNames returns a ServerOptions.KeepHeaders that keeps the headers named, in any case.
+func KeepHeaderNames(names ...string) func(name string) bool {
+	keep := make(map[string]bool, len(names))
+	for _, n := range names {
+		keep[http.CanonicalHeaderKey(n)] = true
+	}
+	return func(name string) bool { return keep[name] }
 }
 
 // HTTPError refuses a handshake with an HTTP response. Return it from ServerOptions.Handshake.

@@ -112,13 +112,13 @@ func (c *Conn) BeginBinary() (*OutStream, error) {
 		return nil, err
 	}
 	s := &OutStream{conn: c, fragment: c.binaryFragmentation(), first: true}
-	c.outStream.Store(s)
+	c.coldState().outStream.Store(s)
 	return s, nil
 }
 
 func (c *Conn) binaryFragmentation() int {
-	if c.fragment > 0 {
-		return c.fragment
+	if k := c.cold.Load(); k != nil && k.fragment > 0 {
+		return k.fragment
 	}
 	if c.server != nil && c.server.opts.BinaryFragmentation > 0 {
 		return c.server.opts.BinaryFragmentation

@@ -336,14 +336,17 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
 	c.path = string(req.Target)
 	c.keepHeaders(req.Headers())
+	var protocols []string
 	for p := range req.Protocols {
-		c.protocols = append(c.protocols, string(p))
-	}
-	if len(c.protocols) > 0 {
-		c.protocol = s.selectProtocol(c)
+		protocols = append(protocols, string(p))
 	}
 	var v engine.Verdict
-	v.Protocol = c.protocol
+	if len(protocols) > 0 {
+		k := c.coldState()
+		k.protocols = protocols
+		k.protocol = s.selectProtocol(c, protocols)
+		v.Protocol = k.protocol
+	}
 	if s.opts.Handshake == nil {
 		return v
 	}
@@ -360,13 +363,14 @@ func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
 	return v
 }
 
-func (s *Server) selectProtocol(c *Conn) string {
+// selectProtocol chooses among the protocols c's client offered.
+func (s *Server) selectProtocol(c *Conn, protocols []string) string {
 	var chosen string
 	switch {
 	case s.opts.SelectProtocol != nil:
-		chosen = s.opts.SelectProtocol(c, c.protocols)
+		chosen = s.opts.SelectProtocol(c, protocols)
 	case s.opts.ValidProtocols != nil:
-		for _, p := range c.protocols {
+		for _, p := range protocols {
 			for _, v := range s.opts.ValidProtocols {
 				if p == v {
 					return p
@@ -374,7 +378,7 @@ func (s *Server) selectProtocol(c *Conn) string {
 			}
 		}
 	}
-	for _, p := range c.protocols {
+	for _, p := range protocols {
 		if p == chosen {
 			return chosen
 		}
@@ -394,7 +398,8 @@ func fields(h http.Header) []codec.HeaderField {
 	return out
 }
 
-// opened registers a connection whose handshake succeeded as open and fires the connection event.
+// opened registers a connection whose handshake succeeded as open and fires the connection event;
+// then the connection keeps only the headers KeepHeaders chooses.
 func (s *Server) opened(c *Conn) {
 	s.regMu.Lock()
 	delete(s.handshakes, c)
@@ -404,6 +409,7 @@ func (s *Server) opened(c *Conn) {
 	if fn := s.onConn.Load(); fn != nil && *fn != nil {
 		(*fn)(c)
 	}
+	c.trimHeaders(s.opts.KeepHeaders)
 }
 
 // unregister takes a connection out of the registry (and so out of Connections).

@@ -165,7 +165,7 @@ func (s *OutStream) closeStream(cb func(error)) error {
 			return err
 		}
 	}
-	s.conn.outStream.CompareAndSwap(s, nil)
+	s.conn.cold.Load().outStream.CompareAndSwap(s, nil) // cold was made by BeginBinary
 	bufpool.Put(s.buf)
 	s.buf = nil
 	return nil
@@ -285,7 +285,7 @@ func (s *OutStream) cut(cause error) error {
 	if s.err == nil {
 		s.err = fmt.Errorf("%w: %w", ErrStreamClosed, cause)
 	}
-	s.conn.outStream.CompareAndSwap(s, nil)
+	s.conn.cold.Load().outStream.CompareAndSwap(s, nil) // cold was made by BeginBinary
 	bufpool.Put(s.buf)
 	s.buf = nil
 	return s.err

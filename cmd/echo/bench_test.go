@@ -18,7 +18,7 @@ import (
 //	go test -run '^$' -bench EchoThroughput -benchtime 200000x ./cmd/echo
 func BenchmarkEchoThroughput(b *testing.B) {
 	const clients = 100
-	srv := newEchoServer(0, nil)
+	srv := newEchoServer(0, nil, false)
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // listenEcho starts newEchoServer on a free loopback port; the server is closed when the test ends.
 func listenEcho(t *testing.T, maxMessage int) (*ws.Server, string) {
 	t.Helper()
-	srv := newEchoServer(maxMessage, nil)
+	srv := newEchoServer(maxMessage, nil, false)
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,8 @@
 // Paths / and /echo echo each message with its type; /broadcast sends every message it receives to
 // every connection on /broadcast, the sender included; GET /stats answers a JSON object with the
 // process's heap_bytes, stack_bytes, goroutines and connections. It prints one line with the bound
-// address when ready and logs nothing per connection or message. On SIGINT or SIGTERM it shuts
+// address when ready and logs nothing per connection or message. It reads no request header, so
+// an open connection keeps none (-keep-headers keeps them all, the library's default). On SIGINT or SIGTERM it shuts
 // down: open connections get a close frame with 1001 and up to 5 s (the close timeout) to answer,
 // connections still in their handshake are closed at once, and it exits with status 0 once every
 // connection has ended (status 1 only if the shutdown failed).
@@ -46,6 +47,7 @@ func main() {
 	certFile := flag.String("tls-cert", "", "PEM certificate chain: serve wss:// (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	insecure := flag.Bool("insecure", false, "with -client wss://: do not verify the server's certificate")
+	keepHeaders := flag.Bool("keep-headers", false, "keep every request header after the handshake (the library's default), to measure what that costs")
 	flag.Parse()
 
 	if *client != "" {
@@ -79,7 +81,7 @@ func main() {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	srv := newEchoServer(*maxMessage, tlsConfig)
+	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders)
 	if err := srv.Listen(port, host, nil); err != nil {
 		fatal(err)
 	}
@@ -106,16 +108,22 @@ func fatal(err error) {
 }
 
 // newEchoServer builds the echo server (a secure one when tlsConfig is not nil); main and the
-// tests share it.
-func newEchoServer(maxMessage int, tlsConfig *tls.Config) *ws.Server {
+// tests share it. It reads no header, so its connections keep none once open unless keepHeaders
+// asks for the library's default (all).
+func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool) *ws.Server {
 	var b broadcaster
 	var srv *ws.Server
-	srv = ws.CreateServer(&ws.ServerOptions{
+	opts := &ws.ServerOptions{
 		MaxBufferLength: maxMessage,
 		TLSConfig:       tlsConfig,
 		CloseTimeout:    closeTimeout,
 		HTTPHandler:     statsHandler(func() int { return countConns(srv) }),
-	}, func(c *ws.Conn) {
+		KeepHeaders:     ws.KeepNoHeaders,
+	}
+	if keepHeaders {
+		opts.KeepHeaders = nil
+	}
+	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		if c.Path() == "/broadcast" {
 			b.join(c)
 			c.OnMessage(b.send)

@@ -109,7 +109,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 			if mode == "tls" {
 				cfg, scheme, caFile = serverCfg, "wss", certFile
 			}
-			srv := newEchoServer(0, cfg)
+			srv := newEchoServer(0, cfg, false)
 			if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 				t.Fatal(err)
 			}
@@ -393,7 +393,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 func benchEcho(b *testing.B, serverCfg, clientCfg *tls.Config, size int) {
 	wstest.CheckLeaks(b)
 	const clients = 100
-	srv := newEchoServer(0, serverCfg)
+	srv := newEchoServer(0, serverCfg, false)
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,8 @@
 //	# idle: open N connections, hold them, check each still echoes, report the server's memory
 //	# per connection (RSS from /proc with -server-pid, Go heap from the server's GET /stats)
 //	loadgen idle -c 19000 -d 30s -server-pid $(pgrep -n echo) -sources 127.0.0.2-127.0.0.3
+//	# the same with a browser-sized request head (about 500 bytes): one 340-byte X-Pad header more
+//	loadgen idle -c 19000 -d 30s -server-pid $(pgrep -n echo) -sources 127.0.0.2-127.0.0.3 -head-bytes 340
 //
 //	# broadcast: C subscribers on /broadcast, one publisher sending M messages; deliveries/s and
 //	# the time until the last subscriber got the last message
@@ -109,6 +111,7 @@ type config struct {
 	quiet          bool
 	progress       string
 	insecure       bool
+	headBytes      int
 }
 
 // modeDefaults are the connection count and duration of each mode when the flags leave them 0.
@@ -165,6 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.statsURL, "stats", "auto", "the server's stats URL (JSON with heap_bytes, stack_bytes), \"auto\" for http://HOST/stats of -url, \"off\" for none")
 	fs.StringVar(&c.jsonFile, "json", "", "write the result as JSON to `FILE`")
 	fs.BoolVar(&c.insecure, "insecure", false, "wss://: do not verify the server's certificate")
+	fs.IntVar(&c.headBytes, "head-bytes", 0, fmt.Sprintf("pad each upgrade request with one header line (X-Pad) of this many bytes, CRLF included, at least %d: loadgen's own head is about 160 bytes, a browser's about 500", len(padLine)))
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
 	fs.StringVar(&c.progress, "progress", "auto", "progress line once a second: auto (when stdout is a terminal), on, off")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -197,6 +201,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageErr(stderr, "durations must be positive")
 	case !strings.HasPrefix(c.url, "ws://") && !strings.HasPrefix(c.url, "wss://"):
 		return nil, usageErr(stderr, "-url must be ws://host:port or wss://host:port")
+	case c.headBytes != 0 && c.headBytes < len(padLine):
+		return nil, usageErr(stderr, fmt.Sprintf("-head-bytes is 0 or at least %d", len(padLine)))
 	case c.progress != "auto" && c.progress != "on" && c.progress != "off":
 		return nil, usageErr(stderr, "-progress is auto, on or off")
 	}

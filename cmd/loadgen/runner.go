@@ -79,6 +79,9 @@ func newRunner(ctx context.Context, cfg *config, args []string, out io.Writer) (
 		CloseTimeout:     cfg.drain,
 		MaxBufferLength:  max(cfg.size+1024, 2<<20),
 	}
+	if cfg.headBytes > 0 {
+		r.opts.ExtraHeaders = padHeader(cfg.headBytes)
+	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	r.http = &http.Client{Timeout: 3 * time.Second, Transport: tr}
 	if cfg.insecure {
@@ -89,6 +92,15 @@ func newRunner(ctx context.Context, cfg *config, args []string, out io.Writer) (
 	r.bufs.New = func() any { b := make([]byte, size); return &b }
 	r.startProgress()
 	return r, nil
+}
+
+// padLine is the padding header line of -head-bytes with an empty value.
+const padLine = "X-Pad: \r\n"
+
+// padHeader is the header that pads an upgrade request by n bytes (n >= len(padLine)): one
+// X-Pad line, as a browser's cookies and user agent would.
+func padHeader(n int) http.Header {
+	return http.Header{"X-Pad": {strings.Repeat("p", n-len(padLine))}}
 }
 
 // now is the latency clock: monotonic nanoseconds since the run started.
