@@ -58,7 +58,8 @@ type ServerOptions struct {
 	// TLSConfig, when set, makes a secure server (the original's secure: true): connections speak
 	// TLS with this configuration, its certificate hooks (GetCertificate, GetConfigForClient)
 	// included, and the TLS handshake counts against HandshakeTimeout. TLS connections run on a
-	// goroutine each (gnet has no TLS), so they cost more memory than plain ones.
+	// reader goroutine each (gnet has no TLS), plus a writer while output is pending, so they cost
+	// more memory than plain ones.
 	TLSConfig *tls.Config
 	// MaxBufferLength overrides SetMaxBufferLength for this server.
 	MaxBufferLength int
