@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsloop/wsloop/bufpool"
 	"github.com/wsloop/wsloop/codec"
 	"github.com/wsloop/wsloop/poller"
 )
@@ -145,14 +146,7 @@ func TestQueueDrainDeadline(t *testing.T) {
 	for !c.m.Paused() {
 		c.m.Feed(frame(true, codec.OpPing, strings.Repeat("p", 100)))
 	}
-	c.after(900 * time.Millisecond)
-	if c.m.Closed() {
-		t.Fatal("closed before the drain deadline")
-	}
-	c.after(1100 * time.Millisecond)
-	if !c.m.Closed() {
-		t.Fatal("still open after the drain deadline")
-	}
+	c.expectClosedAt(t, time.Second, "the drain deadline")
 	c.ev.expect(t, "error "+ErrDrainTime.Error(), `closed true 1006 ""`)
 }
 
@@ -208,4 +202,45 @@ func TestQueueRefusalOfOversizeThenDrained(t *testing.T) {
 	}
 	c.m.RunWakes()
 	c.ev.expect(t, "drained")
+}
+
+// A prepared frame goes to many connections without a copy: each peer reads the same frame, it
+// counts against each connection's cap, and its buffer goes back to the pool once every
+// connection wrote it and its creator released it. Clients cannot send it (it is unmasked), and
+// it follows the streaming rules of its type.
+func TestQueueSharedFrame(t *testing.T) {
+	before := bufpool.Out()
+	s := NewShared(codec.OpText, []byte("to everyone"))
+	a, b := openServer(t, Config{}), openServer(t, Config{MaxQueue: 16})
+	b.m.SetKernelRoom(0)
+	if err := a.WriteShared(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteShared(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.m.RunWakes()
+	if err := b.WriteShared(s, nil); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("a second 13-byte frame past a 16-byte cap: %v", err)
+	}
+	a.m.RunWakes()
+	a.expectFrames(t, wireFrame{true, codec.OpText, "to everyone"})
+	s.Release()
+	if n := bufpool.Out() - before; n != 0 {
+		t.Fatalf("%d buffers lent after every connection wrote the frame and it was released", n)
+	}
+	b.m.SetKernelRoom(-1)
+	b.expectFrames(t, wireFrame{true, codec.OpText, "to everyone"})
+
+	if err := a.BeginStream(); err != nil {
+		t.Fatal(err)
+	}
+	t2 := NewShared(codec.OpText, []byte("x"))
+	defer t2.Release()
+	if err := a.WriteShared(t2, nil); !errors.Is(err, ErrTextStreaming) {
+		t.Fatalf("a shared text frame during a binary stream: %v", err)
+	}
+	if err := openClient(t, Config{}).WriteShared(t2, nil); !errors.Is(err, ErrSharedClient) {
+		t.Fatalf("a shared frame from a client: %v", err)
+	}
 }

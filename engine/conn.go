@@ -3,7 +3,6 @@ package engine
 import (
 	"crypto/tls"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +36,6 @@ var (
 	ErrInvalidText   = errors.New("websocket: text is not valid UTF-8")
 	ErrTruncated     = errors.New("websocket: connection closed before the binary message ended")
 	ErrHandshakeTime = errors.New("websocket: opening handshake timed out")
-	ErrCloseTime     = errors.New("websocket: closing handshake timed out")
 	ErrSharedClient  = errors.New("websocket: a prepared frame is unmasked: a client connection cannot send it")
 	ErrDrainTime     = errors.New("websocket: the peer read nothing while the send queue was over its cap")
 )
@@ -125,9 +123,6 @@ func (c *Conn) TLS() (tls.ConnectionState, bool) {
 	}
 	return t.TLS()
 }
-
-// RemoteAddr returns the peer's address. Loop only.
-func (c *Conn) RemoteAddr() net.Addr { return c.t.RemoteAddr() }
 
 // OnOpen implements poller.Session.
 func (c *Conn) OnOpen(t poller.Transport, started int64) {

@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"github.com/wsloop/wsloop/bufpool"
-	"github.com/wsloop/wsloop/codec"
-)
+import "github.com/wsloop/wsloop/bufpool"
 
 // lendMin is the payload size from which a message echoed from inside its own handler goes out
 // beside its header (writev) instead of being copied into the output. Below it a copy is cheaper
@@ -35,20 +32,10 @@ func (l *lending) isCurrent(payload []byte) bool {
 // isText reports whether payload is the text message being delivered, known to be valid UTF-8.
 func (l *lending) isText(payload []byte) bool { return l.text && l.isCurrent(payload) }
 
-// lendDelivery marks p as the message being delivered, which a send from its handler may lend.
-// c.mu is held.
-func (c *Conn) lendDelivery(op codec.Opcode, p []byte) {
-	c.lend = lending{current: p, text: op == codec.OpText}
-}
-
 // retire keeps an assembled message's buffer until the flush if its bytes were lent, and gives it
 // back at once otherwise.
-func (c *Conn) retire(msg *bufpool.Buffer) {
-	c.mu.Lock()
-	used := c.lend.used
-	c.lend = lending{}
-	c.mu.Unlock()
-	if used {
+func (c *Conn) retire(msg *bufpool.Buffer, lent bool) {
+	if lent {
 		c.retired = append(c.retired, msg)
 		return
 	}

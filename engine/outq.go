@@ -201,13 +201,14 @@ func (q *outq) drop() []sendCallback {
 // when the last connection has written it and its creator has called Release.
 type Shared struct {
 	buf  *bufpool.Buffer
+	op   codec.Opcode
 	refs atomic.Int32
 }
 
 // NewShared prepares an unmasked server frame of one whole message. The caller holds one
 // reference, given back with Release.
 func NewShared(op codec.Opcode, payload []byte) *Shared {
-	s := &Shared{buf: bufpool.Get()}
+	s := &Shared{buf: bufpool.Get(), op: op}
 	s.buf.B = codec.AppendFrame(s.buf.B, true, op, payload, codec.ServerRole, [4]byte{})
 	s.refs.Store(1)
 	return s

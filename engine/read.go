@@ -187,22 +187,30 @@ func (c *Conn) finishMessage() {
 			return
 		}
 	}
-	c.deliver(op, msg.B)
-	c.retire(msg)
+	c.retire(msg, c.deliver(op, msg.B))
 }
 
 // deliver hands a whole message over, unless a close was sent: data after it is dropped. While the
-// handler runs, a send of this very payload from it goes out without a copy (see lentOutput).
-func (c *Conn) deliver(op codec.Opcode, p []byte) {
+// handler runs, a send of this very payload from it goes out without a copy (see lending); deliver
+// reports whether one did, so that the payload's bytes are kept until the turn's flush.
+func (c *Conn) deliver(op codec.Opcode, p []byte) (lent bool) {
 	c.mu.Lock()
 	ok := c.state == Open && !c.closeSent
 	if ok {
-		c.lendDelivery(op, p)
+		c.lend = lending{current: p, text: op == codec.OpText}
 	}
 	c.mu.Unlock()
-	if ok {
-		c.ev.Message(op, p)
+	if !ok {
+		return false
 	}
+	defer func() { // also after a panic of the handler: the payload is no longer lendable
+		c.mu.Lock()
+		lent = c.lend.used
+		c.lend = lending{}
+		c.mu.Unlock()
+	}()
+	c.ev.Message(op, p)
+	return false
 }
 
 // deliverable reports whether data may still be handed to the user: not once we sent a close.

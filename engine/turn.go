@@ -36,23 +36,20 @@ func (c *Conn) flush() {
 	}
 	q.look(backlog)
 	n := q.queued()
-	hand := n > 0 && (backlog == 0 || n >= flushChunk || q.borrows() || c.closeSent)
-	if hand && backlog > 0 {
-		q.nodes++
-	}
-	if !hand {
+	if n == 0 || backlog > 0 && n < flushChunk && !q.borrows() && !c.closeSent {
 		c.mu.Unlock()
 		c.releaseRetired()
 		return
 	}
+	if backlog > 0 {
+		q.nodes++
+	}
 	owned, segs := q.take()
 	c.mu.Unlock()
-	{
-		write(c.t, owned, segs)
-		c.mu.Lock()
-		q.written(owned, segs)
-		c.mu.Unlock()
-	}
+	write(c.t, owned, segs)
+	c.mu.Lock()
+	q.written(owned, segs)
+	c.mu.Unlock()
 	c.releaseRetired()
 }
 
@@ -64,13 +61,16 @@ func (c *Conn) afterFlush() {
 		return
 	}
 	backlog := c.t.Buffered()
-	scratch := callbackScratch.Get().(*[]sendCallback)
+	var scratch *[]sendCallback // the callbacks whose bytes reached the kernel, if any wait
 	c.mu.Lock()
 	drained, waiting := true, false
 	over := false
 	if q := c.q; q != nil {
 		q.look(backlog)
-		q.reached(q.handed-uint64(backlog), scratch)
+		if len(q.callbacks) > 0 {
+			scratch = callbackScratch.Get().(*[]sendCallback)
+			q.reached(q.handed-uint64(backlog), scratch)
+		}
 		drained = q.queued() == 0 && backlog == 0
 		waiting = !drained || len(q.callbacks) > 0
 		over = int64(q.held()) > c.cfg.maxQueue()
@@ -85,12 +85,14 @@ func (c *Conn) afterFlush() {
 	}
 	refused, closeSent := c.refused, c.closeSent
 	c.mu.Unlock()
-	for i, cb := range *scratch {
-		cb.fn(nil)
-		(*scratch)[i] = sendCallback{}
+	if scratch != nil {
+		for i, cb := range *scratch {
+			cb.fn(nil)
+			(*scratch)[i] = sendCallback{}
+		}
+		*scratch = (*scratch)[:0]
+		callbackScratch.Put(scratch)
 	}
-	*scratch = (*scratch)[:0]
-	callbackScratch.Put(scratch)
 	if drainedAfterRefusal {
 		c.ev.Drained()
 	}

@@ -29,7 +29,7 @@ func (c *Conn) WriteShared(s *Shared, cb func(error)) error {
 	c.mu.Lock()
 	err := c.sendable()
 	if err == nil {
-		err = c.streamingError(codec.OpBinary)
+		err = c.streamingError(s.op)
 	}
 	if err == nil && c.cfg.Role != codec.ServerRole {
 		err = ErrSharedClient
@@ -174,13 +174,6 @@ func (c *Conn) ReleaseStream() {
 	c.mu.Lock()
 	c.streaming = false
 	c.mu.Unlock()
-}
-
-// Streaming reports whether a streamed binary message is being sent.
-func (c *Conn) Streaming() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.streaming
 }
 
 // WritePing sends a ping frame. Pings may be sent between the fragments of a streamed message,
