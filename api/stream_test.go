@@ -59,6 +59,32 @@ func writeStream(out *OutStream, data []byte, written *atomic.Int64) writeResult
 	return r
 }
 
+// startStream begins a binary stream on c and writes streamData to it on a goroutine of its own;
+// done receives what the writer saw, and written counts the bytes accepted meanwhile.
+func startStream(t *testing.T, c *Conn) (written *atomic.Int64, done chan writeResult) {
+	t.Helper()
+	out, err := c.BeginBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, done = new(atomic.Int64), make(chan writeResult, 1)
+	go func() { done <- writeStream(out, streamData(), written) }()
+	return written, done
+}
+
+// expectAllWent fails unless every Write and the Close succeeded.
+func (r writeResult) expectAllWent(t *testing.T) {
+	t.Helper()
+	for i, err := range r.writes {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if r.close != nil {
+		t.Fatalf("Close: %v", r.close)
+	}
+}
+
 // readMessage reads one streamed binary message on p, slowly (pausing a millisecond at each frame, on
 // a small socket buffer), checking that every frame is a fragment of it that fits the queue cap.
 // It stops after the final fragment, or after stopAfter payload bytes when stopAfter > 0, and
@@ -102,23 +128,10 @@ func streamServer(t *testing.T) (*wstest.Peer, *Conn) {
 func TestStreamWrittenFasterThanRead(t *testing.T) {
 	wstest.CheckLeaks(t)
 	p, c := streamServer(t)
-	out, err := c.BeginBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written atomic.Int64
-	done := make(chan writeResult, 1)
-	go func() { done <- writeStream(out, streamData(), &written) }()
+	_, done := startStream(t, c)
 	got, fin := readMessage(t, p, 0)
 	r := recv(t, done)
-	for i, err := range r.writes {
-		if err != nil {
-			t.Fatalf("write %d: %v", i, err)
-		}
-	}
-	if r.close != nil {
-		t.Fatalf("Close: %v", r.close)
-	}
+	r.expectAllWent(t)
 	if !fin || len(got) != streamTotal || sha256.Sum256(got) != sha256.Sum256(streamData()) {
 		t.Fatalf("received %d bytes (final fragment %v), want the %d bytes written, byte-exact", len(got), fin, streamTotal)
 	}
@@ -135,13 +148,7 @@ func TestStreamWrittenFasterThanRead(t *testing.T) {
 func TestStreamCutWhenPeerCloses(t *testing.T) {
 	wstest.CheckLeaks(t)
 	p, c := streamServer(t)
-	out, err := c.BeginBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written atomic.Int64
-	done := make(chan writeResult, 1)
-	go func() { done <- writeStream(out, streamData(), &written) }()
+	written, done := startStream(t, c)
 	got, fin := readMessage(t, p, 4<<20)
 	if fin {
 		t.Fatal("the whole message arrived before the peer closed")
@@ -225,13 +232,7 @@ func testStreamPauseResume(t *testing.T, secure bool) {
 		t.Fatal(err)
 	}
 	c := recv(t, connected)
-	out, err := c.BeginBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var written atomic.Int64
-	done := make(chan writeResult, 1)
-	go func() { done <- writeStream(out, streamData(), &written) }()
+	written, done := startStream(t, c)
 
 	in := recv(t, paused)
 	mu.Lock()
@@ -263,14 +264,7 @@ func testStreamPauseResume(t *testing.T, secure bool) {
 		t.Fatalf("the message ended with %v", err)
 	}
 	r := recv(t, done)
-	for i, err := range r.writes {
-		if err != nil {
-			t.Fatalf("write %d: %v", i, err)
-		}
-	}
-	if r.close != nil {
-		t.Fatalf("Close: %v", r.close)
-	}
+	r.expectAllWent(t)
 	want := sha256.Sum256(streamData())
 	mu.Lock()
 	defer mu.Unlock()

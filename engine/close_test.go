@@ -29,14 +29,7 @@ func TestCloseWaitsForTheDrainThenTheTimeout(t *testing.T) {
 	if c.m.Closed() {
 		t.Fatal("closed with the echo still queued: gnet would drop it")
 	}
-	c.after(999 * time.Millisecond)
-	if c.m.Closed() {
-		t.Fatal("closed before the close timeout")
-	}
-	c.after(time.Second)
-	if !c.m.Closed() {
-		t.Fatal("still open at the close timeout")
-	}
+	c.expectClosedAt(t, time.Second, "the close timeout")
 	c.ev.expect(t, `closed true 1000 ""`)
 }
 
@@ -78,14 +71,7 @@ func TestCloseOursUnanswered(t *testing.T) {
 	c := openServer(t, Config{CloseTimeout: 2 * time.Second})
 	_ = c.WriteClose(1001, "")
 	c.m.RunWakes()
-	c.after(1900 * time.Millisecond)
-	if c.m.Closed() {
-		t.Fatal("closed before the timeout")
-	}
-	c.after(2100 * time.Millisecond)
-	if !c.m.Closed() {
-		t.Fatal("still open after the close timeout")
-	}
+	c.expectClosedAt(t, 2*time.Second, "the close timeout")
 	c.ev.expect(t, `closed true 1006 ""`)
 }
 
@@ -135,14 +121,7 @@ func TestCloseCodesOfViolations(t *testing.T) {
 func TestCloseHandshakeTimeout(t *testing.T) {
 	c := newConn(t, Config{Role: codec.ServerRole, HandshakeTimeout: time.Second})
 	c.m.Feed([]byte("GET / HTTP/1.1\r\nHost: x\r\n")) // half a head: slowloris
-	c.after(900 * time.Millisecond)
-	if c.m.Closed() {
-		t.Fatal("aborted before the handshake timeout")
-	}
-	c.after(time.Second)
-	if !c.m.Closed() {
-		t.Fatal("still open after the handshake timeout")
-	}
+	c.expectClosedAt(t, time.Second, "the handshake timeout")
 	c.ev.expect(t, `closed false 1006 ""`)
 }
 

@@ -179,6 +179,20 @@ func closeFrame(code codec.CloseCode, reason string) wireFrame {
 // after moves the clock d past the connection's open, firing what is due.
 func (c *conn) after(d time.Duration) { c.m.SetNow(t0 + int64(d)) }
 
+// expectClosedAt fails unless the connection is still open just before d past its open and
+// closed at d: the deadline named what.
+func (c *conn) expectClosedAt(t *testing.T, d time.Duration, what string) {
+	t.Helper()
+	c.after(d - time.Millisecond)
+	if c.m.Closed() {
+		t.Fatalf("closed before %s", what)
+	}
+	c.after(d)
+	if !c.m.Closed() {
+		t.Fatalf("still open at %s", what)
+	}
+}
+
 // tick runs the drain poll the loop runs at every tick.
 func (c *conn) tick() {
 	if dl := c.m.Deadline(); dl != 0 {
