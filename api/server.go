@@ -254,11 +254,10 @@ func (s *Server) stopRegistry() ([]*Conn, map[*Conn]net.Conn) {
 }
 
 // endHandshake ends a connection still in its handshake, at once and from any goroutine, whether
-// or not its loop has taken it yet: Cancel gives it up before it is enrolled, Terminate after, even
-// if its handshake succeeds meanwhile, and closing raw, its TCP socket, ends a TLS handshake,
-// which runs before the engine sees the connection.
+// or not its loop has taken it yet: Terminate is honoured before enrollment, during the request's
+// parse and after, and closing raw, its TCP socket, ends a TLS handshake, which runs before the
+// engine sees the connection.
 func (c *Conn) endHandshake(raw net.Conn) {
-	c.ec.Cancel(ErrServerClosed)
 	c.ec.Terminate()
 	raw.Close()
 }
