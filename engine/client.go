@@ -20,7 +20,7 @@ func (c *Conn) SetRequest(req codec.ClientRequest) error {
 		clientHandshakes.Put(hs)
 		return err
 	}
-	c.client = hs
+	c.side().client = hs
 	return nil
 }
 
@@ -43,17 +43,18 @@ func (c *Conn) Enrollable() bool {
 func (c *Conn) sendRequest() {
 	c.mu.Lock()
 	b := c.queue().buffer()
-	b.B = append(b.B, c.client.request...)
+	b.B = append(b.B, c.rare.client.request...)
 	c.mu.Unlock()
 }
 
 // readResponse parses the server's answer and opens the connection, or fails it with the error
 // the spec names (then close 1006). Frames right behind the 101 are read by the caller.
 func (c *Conn) readResponse(in []byte) int {
-	if c.closing.stopRead {
+	if c.readStopped() {
 		return len(in)
 	}
-	n, err := c.client.resp.Parse(in, &c.client.req)
+	hs := c.rare.client
+	n, err := hs.resp.Parse(in, &hs.req)
 	if err != nil {
 		c.abort(err)
 		return len(in)
@@ -61,7 +62,7 @@ func (c *Conn) readResponse(in []byte) int {
 	if n == 0 {
 		return 0
 	}
-	c.ev.Upgraded(&c.client.resp)
+	c.ev.Upgraded(&hs.resp)
 	c.setState(Open)
 	c.releaseHandshake()
 	c.opened = true

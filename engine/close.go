@@ -52,7 +52,11 @@ func (s *closing) result() (codec.CloseCode, []byte) {
 	}
 }
 
-func (s *closing) release() { s.reason = nil }
+// isZero reports whether nothing has started to close.
+func (s *closing) isZero() bool {
+	return !s.received && s.code == 0 && s.reason == nil && s.failed == 0 && s.err == nil && !s.stopRead &&
+		s.socket == keepSocket
+}
 
 // end records what to do with the socket; a later, more final decision wins.
 func (s *closing) end(e socketEnd) {
@@ -64,12 +68,12 @@ func (s *closing) end(e socketEnd) {
 // settle is the one place that closes or half-closes the socket: at once for closeNow, once
 // drained otherwise. It reports whether the socket was closed. Loop only.
 func (c *Conn) settle(drained bool) bool {
-	switch {
-	case c.closing.socket == closeNow, c.closing.socket == closeDrained && drained:
+	switch end := c.closingState().socket; {
+	case end == closeNow, end == closeDrained && drained:
 		c.t.CloseSocket()
 		return true
-	case c.closing.socket == shutDrained && drained:
-		c.closing.socket = shutDone
+	case end == shutDrained && drained:
+		c.rare.closing.socket = shutDone
 		c.t.CloseWrite()
 	}
 	return false
@@ -144,9 +148,10 @@ func (c *Conn) closeReceived(p []byte) {
 		c.failProtocol(err)
 		return
 	}
-	c.closing.received, c.closing.code = true, code
-	c.closing.reason = append([]byte(nil), reason...)
-	c.closing.stopRead = true
+	cl := &c.side().closing
+	cl.received, cl.code = true, code
+	cl.reason = append([]byte(nil), reason...)
+	cl.stopRead = true
 	c.mu.Lock()
 	if !c.closeSent {
 		c.sendCloseLocked(code, reason)
@@ -154,9 +159,9 @@ func (c *Conn) closeReceived(p []byte) {
 	c.state = Closing
 	c.mu.Unlock()
 	if c.cfg.Role == codec.ServerRole {
-		c.closing.end(closeDrained)
+		cl.end(closeDrained)
 	} else {
-		c.closing.end(shutDrained)
+		cl.end(shutDrained)
 	}
 }
 
@@ -175,12 +180,13 @@ func (c *Conn) failProtocol(err error) {
 // with code and reason unless one was sent, and close the socket once that frame is out. Only the
 // first failure is reported.
 func (c *Conn) fail(code codec.CloseCode, reason string, err error) {
-	c.closing.stopRead = true
-	c.closing.end(closeDrained)
-	if c.closing.err != nil {
+	cl := &c.side().closing
+	cl.stopRead = true
+	cl.end(closeDrained)
+	if cl.err != nil {
 		return
 	}
-	c.closing.failed, c.closing.err = code, err
+	cl.failed, cl.err = code, err
 	c.mu.Lock()
 	if c.state == Open && !c.closeSent {
 		c.sendCloseLocked(code, stringBytes(reason))
@@ -201,12 +207,13 @@ func (c *Conn) report(err error) {
 // abort ends the connection at once with err (nil for none): a handshake that timed out, a
 // connection given up, a peer that does not read.
 func (c *Conn) abort(err error) {
-	if err != nil && c.closing.err == nil {
-		c.closing.err = err
+	cl := &c.side().closing
+	if err != nil && cl.err == nil {
+		cl.err = err
 		c.report(err)
 	}
-	c.closing.stopRead = true
-	c.closing.end(closeNow)
+	cl.stopRead = true
+	cl.end(closeNow)
 	c.settle(false)
 }
 

@@ -55,23 +55,18 @@ type Conn struct {
 	inTurn     bool // the loop is inside a turn and flushes when it ends
 	refused    bool // a send was refused for a full queue: Drained follows when it empties
 	closeSent  bool
-	enrolled   bool  // OnOpen ran: the loop may be woken
-	terminated bool  // Terminate was called, or a full queue under CloseSlow: close at once
-	opened     bool  // loop only: the handshake succeeded
-	paused     bool  // loop only: input is paused, by the output over its cap or by the user
-	q          *outq // output; nil while nothing is queued or awaited
+	enrolled   bool        // OnOpen ran: the loop may be woken
+	terminated bool        // Terminate was called, or a full queue under CloseSlow: close at once
+	opened     bool        // loop only: the handshake succeeded
+	paused     bool        // loop only: input is paused, by the output over its cap or by the user
+	userPause  atomic.Bool // PauseInput was called and ResumeInput not yet (beside the flags: no padding)
+	q          *outq       // output; nil while nothing is queued or awaited
 	lend       lending
 	cancelErr  error // why Cancel, or a full queue under CloseSlow, gave the connection up
 
-	userPause atomic.Bool // PauseInput was called and ResumeInput not yet
-
 	// Loop only.
-	pending  *bufpool.Buffer   // bytes received and kept before they can be consumed
-	retired  []*bufpool.Buffer // assembled messages whose bytes were lent to the output
-	req      *codec.Request    // the server's handshake in progress, pooled
-	client   *clientHandshake  // the client's handshake in progress, pooled
 	rd       reader
-	closing  closing
+	rare     *rareState // nil while the connection is open and at rest (see rare.go)
 	deadline deadlines
 }
 
@@ -91,10 +86,11 @@ func (c *Conn) Preload(b []byte) {
 
 // keep appends b to the bytes kept for later. Loop only (or before enrollment).
 func (c *Conn) keep(b []byte) {
-	if c.pending == nil {
-		c.pending = bufpool.Get()
+	r := c.side()
+	if r.pending == nil {
+		r.pending = bufpool.Get()
 	}
-	c.pending.B = append(c.pending.B, b...)
+	r.pending.B = append(r.pending.B, b...)
 }
 
 // HandshakeTimeout returns the bound of the opening handshake.
@@ -141,7 +137,7 @@ func (c *Conn) OnOpen(t poller.Transport, started int64) {
 	if c.cfg.Role == codec.ClientRole {
 		c.sendRequest()
 	}
-	if c.pending != nil {
+	if c.pendingBytes() != nil {
 		c.consume(nil)
 	}
 	c.endTurn()
@@ -178,17 +174,18 @@ func (c *Conn) OnTraffic(in []byte) (n int) {
 // consume processes in, behind the bytes kept earlier if any, and returns how much of in the
 // transport may forget. Kept bytes are processed first and what stays unconsumed of them is kept.
 func (c *Conn) consume(in []byte) int {
-	if c.pending == nil {
+	kept := c.pendingBytes()
+	if kept == nil {
 		return c.process(in)
 	}
-	c.pending.B = append(c.pending.B, in...)
-	n := c.process(c.pending.B)
-	if c.pending != nil { // OnClose may have run and released it
-		rest := copy(c.pending.B, c.pending.B[n:])
-		c.pending.B = c.pending.B[:rest]
+	kept.B = append(kept.B, in...)
+	n := c.process(kept.B)
+	if kept = c.pendingBytes(); kept != nil { // OnClose may have run and released it
+		rest := copy(kept.B, kept.B[n:])
+		kept.B = kept.B[:rest]
 		if rest == 0 {
-			bufpool.Put(c.pending)
-			c.pending = nil
+			bufpool.Put(kept)
+			c.rare.pending = nil
 		}
 	}
 	return len(in)
@@ -233,17 +230,23 @@ func (c *Conn) OnClose(err error) {
 		queues.Put(q)
 	}
 	c.releaseRetired()
-	bufpool.Put(c.pending)
-	c.pending = nil
+	if r := c.rare; r != nil {
+		bufpool.Put(r.pending)
+		r.pending = nil
+	}
 	c.releaseHandshake()
 	for _, cb := range cbs {
 		cb.fn(ErrClosed)
 	}
 	c.rd.release(c.ev, c.opened)
-	if err := closedError(err); err != nil && c.visible() && !givenUp && !c.closing.done() {
+	if err := closedError(err); err != nil && c.visible() && !givenUp && !c.closingState().done() {
 		c.ev.Error(err)
 	}
-	code, reason := c.closing.result()
+	code, reason := c.closingState().result()
 	c.ev.Closed(c.opened, code, reason)
-	c.closing.release()
+	if r := c.rare; r != nil {
+		c.rare = nil
+		*r = rareState{retired: r.retired[:0]}
+		rareStates.Put(r)
+	}
 }

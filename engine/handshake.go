@@ -35,29 +35,34 @@ func (hs *clientHandshake) reset() {
 }
 
 func (c *Conn) releaseHandshake() {
-	if c.req != nil {
-		c.req.Reset()
-		requests.Put(c.req)
-		c.req = nil
+	r := c.rare
+	if r == nil {
+		return
 	}
-	if c.client != nil {
-		c.client.reset()
-		clientHandshakes.Put(c.client)
-		c.client = nil
+	if r.req != nil {
+		r.req.Reset()
+		requests.Put(r.req)
+		r.req = nil
+	}
+	if r.client != nil {
+		r.client.reset()
+		clientHandshakes.Put(r.client)
+		r.client = nil
 	}
 }
 
 // readRequest parses the client's upgrade request and answers it: 101 and open, or an HTTP error
 // and close. The request stays in the transport's buffer until it is complete.
 func (c *Conn) readRequest(in []byte) int {
-	if c.closing.stopRead {
+	if c.readStopped() {
 		return len(in)
 	}
-	if c.req == nil {
-		c.req = requests.Get().(*codec.Request)
-		c.req.MaxHeadSize = c.cfg.maxHead()
+	r := c.side()
+	if r.req == nil {
+		r.req = requests.Get().(*codec.Request)
+		r.req.MaxHeadSize = c.cfg.maxHead()
 	}
-	req := c.req
+	req := r.req
 	n, err := req.Parse(in)
 	if errors.Is(err, codec.ErrNotUpgrade) {
 		body, need, bodyErr := requestBody(req, in[n:])
@@ -121,8 +126,9 @@ func (c *Conn) serveHTTP(req *codec.Request, body []byte) bool {
 	c.mu.Unlock()
 	c.releaseHandshake()
 	c.deadline.handshake = 0
-	c.closing.stopRead = true
-	c.closing.end(closeDrained)
+	cl := &c.side().closing
+	cl.stopRead = true
+	cl.end(closeDrained)
 	return true
 }
 
@@ -130,10 +136,10 @@ func (c *Conn) serveHTTP(req *codec.Request, body []byte) bool {
 // own buffer, sized for the whole request (size bytes, at most the head cap plus maxHTTPBody),
 // so that the transport keeps no copy of it.
 func (c *Conn) keepRequest(in []byte, size int) int {
-	if c.pending == nil {
-		c.pending = bufpool.Get()
-		c.pending.B = slices.Grow(c.pending.B, size)
-		c.pending.B = append(c.pending.B, in...)
+	if r := c.side(); r.pending == nil {
+		r.pending = bufpool.Get()
+		r.pending.B = slices.Grow(r.pending.B, size)
+		r.pending.B = append(r.pending.B, in...)
 		return len(in)
 	}
 	return 0 // in is the kept request itself: it stays kept until more arrives

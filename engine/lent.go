@@ -36,7 +36,8 @@ func (l *lending) isText(payload []byte) bool { return l.text && l.isCurrent(pay
 // back at once otherwise.
 func (c *Conn) retire(msg *bufpool.Buffer, lent bool) {
 	if lent {
-		c.retired = append(c.retired, msg)
+		r := c.side()
+		r.retired = append(r.retired, msg)
 		return
 	}
 	bufpool.Put(msg)
@@ -44,9 +45,13 @@ func (c *Conn) retire(msg *bufpool.Buffer, lent bool) {
 
 // releaseRetired gives back the buffers whose lent bytes were written.
 func (c *Conn) releaseRetired() {
-	for i, b := range c.retired {
-		bufpool.Put(b)
-		c.retired[i] = nil
+	r := c.rare
+	if r == nil {
+		return
 	}
-	c.retired = c.retired[:0]
+	for i, b := range r.retired {
+		bufpool.Put(b)
+		r.retired[i] = nil
+	}
+	r.retired = r.retired[:0]
 }

@@ -29,7 +29,7 @@ type reader struct {
 // whose payload is still arriving. It returns how many bytes it consumed; a partial header stays.
 func (c *Conn) readFrames(in []byte) int {
 	n := 0
-	for !c.closing.stopRead && !c.inputStopped() {
+	for !c.readStopped() && !c.inputStopped() {
 		if c.rd.inFrame {
 			n += c.readPayload(in[n:])
 			if c.rd.inFrame {
@@ -78,7 +78,7 @@ func (c *Conn) readFrames(in []byte) int {
 		n += hn
 		c.startFrame(h)
 	}
-	if c.closing.stopRead {
+	if c.readStopped() {
 		return len(in) // nothing after a close frame or a failure is read
 	}
 	return n

@@ -12,13 +12,15 @@ func (c *Conn) beginTurn() {
 	c.mu.Unlock()
 }
 
-// endTurn flushes what the turn queued and settles what waits on the output. Loop only.
+// endTurn flushes what the turn queued, settles what waits on the output and gives back the rare
+// state if the turn left it empty. Loop only.
 func (c *Conn) endTurn() {
 	if c.t.Closed() {
 		return
 	}
 	c.flush()
 	c.afterFlush()
+	c.tidy()
 }
 
 // flush hands the queued output to the transport, unless the transport still holds a backlog and
