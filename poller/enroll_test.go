@@ -126,7 +126,7 @@ func TestEnrollAvoidsStalledLoop(t *testing.T) {
 		p.enroll(nc, s)
 	}
 	if d := time.Since(start); d > within {
-		t.Fatalf("enrolling %d connections took %v: Enroll waited", n, d)
+		t.Fatalf("enrolling %d connections took %v: enroll waited", n, d)
 	}
 	for i := range n {
 		select {
@@ -135,7 +135,7 @@ func TestEnrollAvoidsStalledLoop(t *testing.T) {
 				t.Fatalf("connection %d opened on the stalled loop", i)
 			}
 			if d := o.at.Sub(start); d > within {
-				t.Fatalf("connection %d opened %v after Enroll, want within %v", i, d, within)
+				t.Fatalf("connection %d opened %v after enroll, want within %v", i, d, within)
 			}
 		case <-time.After(within):
 			t.Fatalf("%d of %d connections opened within %v", i, n, within)
