@@ -14,9 +14,9 @@ const stallAfter = 2 * Tick
 var errNotWatched = errors.New("websocket: the event loop could not watch the connection")
 
 // enroll hands nc, a *net.TCPConn, to a loop and returns at once (Open calls it for every
-// *net.TCPConn); s.OnOpen then runs on that loop. The loop is the least loaded of those that are turning (see Loop.stalled), so a handler
-// that blocks its loop delays only the connections already there; when every loop is stalled, it
-// is the one that turned last. nc is closed by enroll (the loop owns a duplicate of its
+// *net.TCPConn); s.OnOpen then runs on that loop. The loop is the least loaded of those that are
+// turning (see Loop.stalled), so a handler that blocks its loop delays only the connections
+// already there; when every loop is stalled, it is the one that turned last. nc is closed by enroll (the loop owns a duplicate of its
 // descriptor), on success and on failure alike. If enrolling fails, s.OnClose runs once with the
 // error, without OnOpen, on another goroutine. It may be called from any goroutine, a loop's
 // included.

@@ -118,7 +118,7 @@ func (l *Listener) run() {
 		if l.tls != nil {
 			nc = tls.Server(nc, l.tls)
 		}
-		l.p.open(context.Background(), nc, s, l.tlsTime, l) // returns at once; a failure is the session's to report
+		l.p.open(context.Background(), nc, s, l.tlsTime, l) // returns at once; a failure is s's to report
 	}
 }
 
