@@ -123,8 +123,10 @@ func (c *Conn) dial(t target, o ClientOptions) {
 		// Cancel the handshake with the context; once it is over (Opened or Closed), stop watching.
 		c.cold.Load().stopContext = context.AfterFunc(o.Context, func() { c.ec.Cancel(o.Context.Err()) })
 	}
+	// The scheme decides only whether TLS wraps nc; Open chooses the transport (a loop for TCP, a
+	// stream for TLS) and returns at once; a failure closes the connection, which reports it.
 	if !t.secure {
-		p.Enroll(nc, &c.ec) // returns at once; a failure closes the connection, which reports it
+		p.Open(ctx, nc, &c.ec, 0)
 		return
 	}
 	cfg := &tls.Config{}
@@ -134,7 +136,7 @@ func (c *Conn) dial(t target, o ClientOptions) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = t.host
 	}
-	p.Stream(ctx, tls.Client(nc, cfg), &c.ec, c.ec.HandshakeTimeout())
+	p.Open(ctx, tls.Client(nc, cfg), &c.ec, c.ec.HandshakeTimeout())
 }
 
 // addrs holds a connection's remote and local addresses.

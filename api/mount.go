@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 
 	"github.com/wsloop/wsloop/poller"
@@ -17,7 +16,8 @@ import (
 // It takes the connection over (http.Hijacker) and runs it on the same loops as connections s
 // accepts itself, with the same handshake rules, hooks and events. The request head net/http
 // already read is given to the engine as it arrived, so every check and answer is the same as on
-// s's own port. Connections of a TLS server run on the stream transport (a goroutine each).
+// s's own port. Connections of a TLS server run on the stream transport (a goroutine each), as
+// poller.Open chooses.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	closing := s.closing
@@ -47,13 +47,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.newConn(nc)
 	c.ec.Preload(head)
-	if _, plain := nc.(*net.TCPConn); plain {
-		p.Enroll(nc, &c.ec) // returns at once; a failure closes the connection, which reports it
-		return
-	}
-	// A *tls.Conn (the net/http server is secure) cannot be enrolled into gnet: it runs on the
-	// stream transport, its TLS handshake already done.
-	p.Stream(context.Background(), nc, &c.ec, 0)
+	// Open chooses the transport: a loop for a *net.TCPConn, a stream for the *tls.Conn of a secure
+	// net/http server (its TLS handshake already done). It returns at once; a failure closes the
+	// connection, which reports it.
+	p.Open(context.Background(), nc, &c.ec, 0)
 }
 
 // requestHead writes r's request line and headers back as they were on the wire (names in

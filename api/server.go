@@ -151,11 +151,8 @@ func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
 		ln.Close()
 		return s.fail(ErrServerListening)
 	}
-	if s.opts.TLSConfig != nil {
-		s.ln = p.ServeTLS(ln, s.opts.TLSConfig, s.handshakeTimeout(), s.newSession, func(err error) { _ = s.fail(err) })
-	} else {
-		s.ln = p.Serve(ln, s.newSession)
-	}
+	s.ln = p.Serve(ln, s.newSession, poller.ServeOptions{TLS: s.opts.TLSConfig, HandshakeTimeout: s.handshakeTimeout(),
+		OnTLSError: func(err error) { _ = s.fail(err) }})
 	s.mu.Unlock()
 	if fn := s.onListening.Load(); fn != nil && *fn != nil {
 		(*fn)(s)

@@ -5,8 +5,13 @@
 //
 // gnet's own listener is not used: an accept error such as EMFILE stops its whole engine, and it
 // cannot stop accepting while keeping its connections. Our Listener accepts, backs off on
-// temporary errors, refuses past a connection cap, and hands each socket to the least-loaded loop
-// that is not stalled, without waiting for it (Enroll).
+// temporary errors, refuses past a connection cap, and hands each plain TCP socket to the least-loaded loop
+// that is not stalled, without waiting for it.
+//
+// The transport of a connection is chosen in one place, Poller.Open, for every connection alike
+// (accepted by a Listener, dialed, or taken over from net/http): a *net.TCPConn goes to a gnet
+// loop, anything else (a *tls.Conn, any other net.Conn) runs as a stream. The Listener wraps an
+// accepted socket in crypto/tls first when it serves TLS (ServeOptions.TLS).
 //
 // What the engine above sees is small: a Session (the per-connection object it implements, whose
 // methods run on the connection's loop) and a Transport (write, buffered count, pause and resume

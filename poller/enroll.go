@@ -5,7 +5,7 @@ import (
 	"net"
 )
 
-// stallAfter is how old a loop's heartbeat may grow before Enroll counts the loop as stalled: its
+// stallAfter is how old a loop's heartbeat may grow before enroll counts the loop as stalled: its
 // sweep, queued every Tick, has been waiting for two.
 const stallAfter = 2 * Tick
 
@@ -13,14 +13,14 @@ const stallAfter = 2 * Tick
 // descriptor without OnOpen and still reports success).
 var errNotWatched = errors.New("websocket: the event loop could not watch the connection")
 
-// Enroll hands nc, a *net.TCPConn, to a loop and returns at once; s.OnOpen then runs on that
-// loop. The loop is the least loaded of those that are turning (see Loop.stalled), so a handler
-// that blocks its loop delays only the connections already there; when every loop is stalled, it
-// is the one that turned last. nc is closed by Enroll (the loop owns a duplicate of its
+// enroll hands nc, a *net.TCPConn, to a loop and returns at once (Open calls it for every
+// *net.TCPConn); s.OnOpen then runs on that loop. The loop is the least loaded of those that are
+// turning (see Loop.stalled), so a handler that blocks its loop delays only the connections
+// already there; when every loop is stalled, it is the one that turned last. nc is closed by enroll (the loop owns a duplicate of its
 // descriptor), on success and on failure alike. If enrolling fails, s.OnClose runs once with the
 // error, without OnOpen, on another goroutine. It may be called from any goroutine, a loop's
 // included.
-func (p *Poller) Enroll(nc net.Conn, s Session) {
+func (p *Poller) enroll(nc net.Conn, s Session) {
 	c := &gnetConn{session: s}
 	l := p.pick(nowNano())
 	l.enrolling.Add(1)

@@ -65,6 +65,14 @@ func testPoller(t *testing.T, n int) *Poller {
 // at the end of the test.
 func tcpPair(t *testing.T, ln net.Listener) net.Conn {
 	t.Helper()
+	a, _ := tcpPeers(t, ln)
+	return a
+}
+
+// tcpPeers returns both ends of a new loopback TCP connection: the accepted one and the dialed
+// one, which is closed at the end of the test.
+func tcpPeers(t *testing.T, ln net.Listener) (accepted, dialed net.Conn) {
+	t.Helper()
 	d, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +82,7 @@ func tcpPair(t *testing.T, ln net.Listener) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return a, d
 }
 
 func TestEnrollAvoidsStalledLoop(t *testing.T) {
@@ -89,7 +97,7 @@ func TestEnrollAvoidsStalledLoop(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
 	staller := &openSession{opened: make(chan opening, 1), hold: hold}
-	p.Enroll(tcpPair(t, ln), staller)
+	p.enroll(tcpPair(t, ln), staller)
 	var stalled *Loop
 	select {
 	case o := <-staller.opened:
@@ -115,10 +123,10 @@ func TestEnrollAvoidsStalledLoop(t *testing.T) {
 	}
 	start := time.Now()
 	for _, nc := range conns {
-		p.Enroll(nc, s)
+		p.enroll(nc, s)
 	}
 	if d := time.Since(start); d > within {
-		t.Fatalf("enrolling %d connections took %v: Enroll waited", n, d)
+		t.Fatalf("enrolling %d connections took %v: enroll waited", n, d)
 	}
 	for i := range n {
 		select {
@@ -127,7 +135,7 @@ func TestEnrollAvoidsStalledLoop(t *testing.T) {
 				t.Fatalf("connection %d opened on the stalled loop", i)
 			}
 			if d := o.at.Sub(start); d > within {
-				t.Fatalf("connection %d opened %v after Enroll, want within %v", i, d, within)
+				t.Fatalf("connection %d opened %v after enroll, want within %v", i, d, within)
 			}
 		case <-time.After(within):
 			t.Fatalf("%d of %d connections opened within %v", i, n, within)
@@ -168,7 +176,7 @@ func TestEnrollFailureClosesSessionOnce(t *testing.T) {
 	a, b := net.Pipe() // not a socket: gnet refuses it
 	defer b.Close()
 	s := &openSession{opened: make(chan opening, 1), err: make(chan error, 2)}
-	p.Enroll(a, s)
+	p.enroll(a, s)
 	select {
 	case err := <-s.err:
 		if err == nil {

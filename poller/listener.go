@@ -16,7 +16,7 @@ import (
 // dialing. (A connection being enrolled holds two for a moment, and the cap counts both.)
 const fdReserve = 64
 
-// Listener runs an accept loop that enrolls every accepted connection into a Poller.
+// Listener runs an accept loop that opens every accepted connection on a Poller (see Open).
 type Listener struct {
 	ln      net.Listener
 	p       *Poller
@@ -44,25 +44,27 @@ func (e *TLSHandshakeError) Error() string {
 // Unwrap returns the handshake's error.
 func (e *TLSHandshakeError) Unwrap() error { return e.Err }
 
-// Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
-// accept goroutine) and enrolls the connection with that session (see Enroll for a failure),
-// never waiting for a loop. Temporary accept errors such as EMFILE are retried with a growing
-// pause; past the connection cap (the process's descriptor limit less a reserve) a new connection
-// is closed at once. The loop ends when ln is closed.
-func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session) *Listener {
-	l := &Listener{ln: ln, p: p, accept: newSession, maxConn: connCap(), done: make(chan struct{})}
-	go l.run()
-	return l
+// ServeOptions are how a Listener serves: the zero value serves plain TCP.
+type ServeOptions struct {
+	// TLS, when not nil, serves TLS: each accepted connection is wrapped in crypto/tls with it.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake; 0 for no limit.
+	HandshakeTimeout time.Duration
+	// OnTLSError, when not nil, hears of each failed TLS handshake as a *TLSHandshakeError, on
+	// the connection's goroutine. One ended by closing the socket on our side (Shutdown ends the
+	// handshakes in progress) is not a failure; every other is also counted
+	// (TLSHandshakeFailures).
+	OnTLSError func(error)
 }
 
-// ServeTLS is Serve for TLS: each accepted connection runs as a stream connection (see Stream)
-// over crypto/tls with cfg, its TLS handshake bounded by handshakeTimeout. Every handshake that
-// fails is counted (TLSHandshakeFailures) and, when onError is not nil, reported to it as a
-// *TLSHandshakeError, on the connection's goroutine; one ended by closing the socket on our side
-// (Shutdown ends the handshakes in progress) is not a failure.
-func (p *Poller) ServeTLS(ln net.Listener, cfg *tls.Config, handshakeTimeout time.Duration, newSession func(net.Conn) Session, onError func(error)) *Listener {
-	l := &Listener{ln: ln, p: p, accept: newSession, tls: cfg, tlsTime: handshakeTimeout,
-		maxConn: connCap(), done: make(chan struct{}), tlsError: onError}
+// Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
+// accept goroutine) and opens the connection with that session (see Open, which chooses its
+// transport, for a failure), never waiting for a loop. Temporary accept errors such as EMFILE are
+// retried with a growing pause; past the connection cap (the process's descriptor limit less a
+// reserve) a new connection is closed at once. The loop ends when ln is closed.
+func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
+	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
+		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError}
 	go l.run()
 	return l
 }
@@ -112,11 +114,11 @@ func (l *Listener) run() {
 			nc.Close()
 			continue
 		}
+		s := l.accept(nc)
 		if l.tls != nil {
-			l.p.stream(context.Background(), tls.Server(nc, l.tls), l.accept(nc), l.tlsTime, l)
-			continue
+			nc = tls.Server(nc, l.tls)
 		}
-		l.p.Enroll(nc, l.accept(nc)) // returns at once; a failure is the session's to report
+		l.p.open(context.Background(), nc, s, l.tlsTime, l) // returns at once; a failure is s's to report
 	}
 }
 

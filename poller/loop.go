@@ -12,7 +12,7 @@ import (
 )
 
 // Loop is one gnet event loop as the poller sees it: the sessions waiting for OnWake, the timer
-// wheel of its connections, and what Enroll needs to choose it: its load and its heartbeat.
+// wheel of its connections, and what enroll needs to choose it: its load and its heartbeat.
 type Loop struct {
 	el     gnet.EventLoop
 	client *gnet.Client // the engine whose one loop el is

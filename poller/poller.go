@@ -10,7 +10,7 @@ import (
 )
 
 // Poller is a set of event loops, one per core, each the single loop of a gnet client engine of
-// its own, so that Enroll can put a connection on the loop of its choice. Every plain TCP
+// its own, so that enroll can put a connection on the loop of its choice. Every plain TCP
 // connection of the process, accepted or dialed, is enrolled into one of them.
 type Poller struct {
 	gnet.BuiltinEventEngine // the event handler of every loop (see gnet.go)
@@ -59,7 +59,7 @@ func (p *Poller) stop() {
 	}
 }
 
-// Abandon ends a session whose connection never reached Enroll (a dial that failed or was given
+// Abandon ends a session whose connection never reached Open (a dial that failed or was given
 // up): OnClose runs with err on the caller's goroutine, without OnOpen.
 func Abandon(s Session, err error) { s.OnClose(err) }
 

@@ -66,15 +66,11 @@ const (
 // only guarantees that no write waits forever. A variable, so that tests can shorten it.
 var writeTimeout = 10 * time.Second
 
-// Stream runs nc, any net.Conn, for s on goroutines of its own. A *tls.Conn first completes its
-// TLS handshake within handshakeTimeout (0: no limit) or ctx; if that fails, s.OnClose runs with
-// the error, without OnOpen. Stream returns at once.
-func (p *Poller) Stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration) {
-	p.stream(ctx, nc, s, handshakeTimeout, nil)
-}
-
-// stream is Stream for a connection that l accepted (nil for none): l hears of a failed TLS
-// handshake.
+// stream runs nc, any net.Conn, for s on goroutines of its own (Open calls it for every
+// connection that is not a *net.TCPConn). A *tls.Conn first completes its TLS handshake within
+// handshakeTimeout (0: no limit) or ctx; if that fails, s.OnClose runs with the error, without
+// OnOpen, and l, the Listener that accepted nc (nil for none), hears of it. stream returns at
+// once.
 func (p *Poller) stream(ctx context.Context, nc net.Conn, s Session, handshakeTimeout time.Duration, l *Listener) {
 	st := &stream{nc: nc, raw: nc, session: s}
 	if tc, ok := nc.(*tls.Conn); ok {

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// The stream transport's writer, over a plain TCP socket (Stream takes any net.Conn; the TLS
+// The stream transport's writer, over a plain TCP socket (stream takes any net.Conn; the TLS
 // paths are tested through the server in package api).
 
 // waitLimit bounds every wait of these tests.
@@ -90,7 +90,7 @@ func streamPair(t *testing.T, s *streamSession) net.Conn {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
-	new(Poller).Stream(context.Background(), nc, s, 0)
+	new(Poller).stream(context.Background(), nc, s, 0, nil)
 	return peer
 }
 

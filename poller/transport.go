@@ -6,8 +6,8 @@ import (
 )
 
 // Transport is one connection's I/O as the engine sees it. There are three: a plain TCP
-// connection on a gnet loop (Enroll), a stream connection such as TLS on a goroutine of its own
-// (Stream), and an in-memory one for tests (NewMemory). Unless a method says otherwise, it may only
+// connection on a gnet loop, a stream connection such as TLS on a goroutine of its own (Open
+// chooses between these two), and an in-memory one for tests (NewMemory). Unless a method says otherwise, it may only
 // be called on the connection's loop, that is from inside a Session method.
 type Transport interface {
 	// Writev hands bufs to the kernel, in order. What the kernel does not take at once stays in
