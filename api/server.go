@@ -28,9 +28,10 @@ var (
 
 // Server accepts WebSocket connections. Create it with CreateServer.
 type Server struct {
-	opts ServerOptions
-	cfg  engine.Config
-	h    atomic.Pointer[handlers]
+	opts     ServerOptions
+	cfg      engine.Config
+	counters engine.Counters // see Stats
+	h        atomic.Pointer[handlers]
 
 	onListening atomic.Pointer[func(*Server)]
 	onClose     atomic.Pointer[func(*Server)]
@@ -67,6 +68,7 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 		CloseTimeout:     s.opts.CloseTimeout,
 		MaxQueue:         int64(s.opts.MaxQueuedBytes),
 		CloseSlow:        s.opts.CloseSlowConnections,
+		Counters:         &s.counters,
 	}
 	if s.cfg.MaxMessage <= 0 {
 		s.cfg.MaxMessage = maxBufferLength.Load()

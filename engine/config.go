@@ -38,6 +38,8 @@ type Config struct {
 	// CloseSlow makes a send past MaxQueue end the connection (error ErrQueueFull, then close)
 	// instead of refusing the message.
 	CloseSlow bool
+	// Counters, when set, count refusals, slow closes, pings and closes by code (see Counters).
+	Counters *Counters
 }
 
 func (c *Config) maxQueue() int64 {

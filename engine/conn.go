@@ -243,6 +243,9 @@ func (c *Conn) OnClose(err error) {
 		c.ev.Error(err)
 	}
 	code, reason := c.closingState().result()
+	if c.opened {
+		c.cfg.Counters.closed(code)
+	}
 	c.ev.Closed(c.opened, code, reason)
 	if r := c.rare; r != nil {
 		c.rare = nil

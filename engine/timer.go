@@ -43,6 +43,7 @@ func (c *Conn) OnTimer(now int64) {
 		return
 	case d.overflow != 0 && now >= d.overflow:
 		d.overflow = 0
+		c.cfg.Counters.slowClosed()
 		c.abort(ErrDrainTime)
 		return
 	}

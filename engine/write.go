@@ -93,6 +93,17 @@ func (c *Conn) Room() int {
 	return max(0, int(c.cfg.maxQueue())-c.heldLocked())
 }
 
+// Buffered returns the bytes queued for sending and not yet taken by the kernel: those not handed
+// to the transport yet and those it still holds (as of the loop's last look).
+func (c *Conn) Buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.q == nil {
+		return 0
+	}
+	return c.q.queued() + c.q.backlog
+}
+
 // heldLocked returns the memory the output holds. c.mu is held.
 func (c *Conn) heldLocked() int {
 	if c.q == nil {
@@ -108,8 +119,10 @@ func (c *Conn) roomLocked(n int) error {
 		return nil
 	}
 	c.refused = true
+	c.cfg.Counters.refused()
 	if c.cfg.CloseSlow && !c.terminated {
 		c.terminated, c.cancelErr = true, ErrQueueFull
+		c.cfg.Counters.slowClosed()
 	}
 	if c.enrolled && !c.inTurn {
 		// The loop closes the connection under CloseSlow; otherwise it watches the queue drain, so
@@ -187,6 +200,7 @@ func (c *Conn) WritePing(payload []byte) error {
 	err := c.sendable()
 	if err == nil {
 		c.queue().appendFrame(c.cfg.Role, true, codec.OpPing, payload)
+		c.cfg.Counters.pingSent()
 	}
 	return c.queuedLocked(err, nil)
 }
