@@ -11,6 +11,7 @@ package bench
 //	count        the number of upgraded connections it holds
 //	stats        "MALLOCS BYTES CPU_NS": runtime.MemStats.Mallocs and TotalAlloc, user+system CPU
 //	bcast SIZE   broadcasts a SIZE-byte binary message to every connection, answers "ok"
+//	burst N SIZE broadcasts a SIZE-byte binary message N times in a row, answers "ok"
 //
 // and exits when its standard input closes. With WSLOOP_BENCH_CPUPROFILE=DIR set, each child
 // writes a CPU profile of its whole life to DIR/NAME-PID.pprof, and with
@@ -108,6 +109,16 @@ func runChild(name string) int {
 			}
 			s.broadcast(msg)
 			fmt.Fprintln(out, "ok")
+		case "burst":
+			n, _ := strconv.Atoi(f[1])
+			size, _ := strconv.Atoi(f[2])
+			msg := msgs[size]
+			if msg == nil {
+				msg = payloadOf(size)
+				msgs[size] = msg
+			}
+			burst(s, msg, n)
+			fmt.Fprintln(out, "ok")
 		default:
 			fmt.Fprintf(out, "unknown command %q\n", f[0])
 		}
@@ -151,9 +162,11 @@ func (c *capped) String() string {
 // callTimeout bounds every exchange with the child.
 const callTimeout = 60 * time.Second
 
-func startChild(name string) (*child, error) {
+// startChild starts name's server in a child process, with env added to its environment
+// (GOMAXPROCS=1, say).
+func startChild(name string, env ...string) (*child, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+name)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

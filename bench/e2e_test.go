@@ -133,7 +133,13 @@ type e2eEnv struct {
 
 func setupEnv(b *testing.B, name string, conns int) *e2eEnv {
 	b.Helper()
-	srv, err := startChild(name)
+	return setupEnvWith(b, name, conns)
+}
+
+// setupEnvWith is setupEnv with environ added to the server process's environment.
+func setupEnvWith(b *testing.B, name string, conns int, environ ...string) *e2eEnv {
+	b.Helper()
+	srv, err := startChild(name, environ...)
 	if err != nil {
 		b.Fatal(err)
 	}

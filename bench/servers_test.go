@@ -38,6 +38,21 @@ type benchServer interface {
 	broadcast(msg []byte)
 }
 
+// burster is a server that broadcasts a burst of messages in one go (the limit row); the others
+// broadcast each message of a burst in turn.
+type burster interface{ burst(msg []byte, n int) }
+
+// burst broadcasts msg n times in a row on s.
+func burst(s benchServer, msg []byte, n int) {
+	if bs, ok := s.(burster); ok {
+		bs.burst(msg, n)
+		return
+	}
+	for range n {
+		s.broadcast(msg)
+	}
+}
+
 func newServer(name string) benchServer {
 	switch name {
 	case "wsloop":
@@ -52,6 +67,8 @@ func newServer(name string) benchServer {
 		return &nbioServer{}
 	case "coder":
 		return &coderServer{}
+	case "gnet":
+		return &gnetServer{}
 	}
 	return nil
 }
