@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/wsloop/wsloop/bufpool"
+import (
+	"github.com/wsloop/wsloop/bufpool"
+	"github.com/wsloop/wsloop/codec"
+)
 
 // lendMin is the payload size from which a message echoed from inside its own handler goes out
 // beside its header (writev) instead of being copied into the output. Below it a copy is cheaper
@@ -11,9 +14,18 @@ const lendMin = 16 << 10
 // whose bytes sit in the transport's buffer or in an assembled buffer the reader keeps until the
 // turn's flush. Guarded by the connection's mutex.
 type lending struct {
-	current []byte // the payload of the message being delivered, nil outside a delivery
-	text    bool   // current is a text message, valid UTF-8
-	used    bool   // current was lent
+	first *byte // the first byte of the payload being delivered, nil outside a delivery
+	size  int   // its length
+	text  bool  // it is a text message, valid UTF-8
+	used  bool  // it was lent
+}
+
+// lendingOf describes payload, a message of op being delivered. An empty payload is never lent.
+func lendingOf(op codec.Opcode, payload []byte) lending {
+	if len(payload) == 0 {
+		return lending{}
+	}
+	return lending{first: &payload[0], size: len(payload), text: op == codec.OpText}
 }
 
 // lend reports whether payload is the message being delivered, big enough to be worth lending,
@@ -26,7 +38,7 @@ func (l *lending) lend(payload []byte) bool {
 
 // isCurrent reports whether payload is the message being delivered.
 func (l *lending) isCurrent(payload []byte) bool {
-	return len(payload) > 0 && len(payload) == len(l.current) && &payload[0] == &l.current[0]
+	return len(payload) > 0 && len(payload) == l.size && &payload[0] == l.first
 }
 
 // isText reports whether payload is the text message being delivered, known to be valid UTF-8.

@@ -197,7 +197,7 @@ func (c *Conn) deliver(op codec.Opcode, p []byte) (lent bool) {
 	c.mu.Lock()
 	ok := c.state == Open && !c.closeSent
 	if ok {
-		c.lend = lending{current: p, text: op == codec.OpText}
+		c.lend = lendingOf(op, p)
 	}
 	c.mu.Unlock()
 	if !ok {
