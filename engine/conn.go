@@ -73,6 +73,7 @@ type Conn struct {
 	rd       reader
 	closing  closing
 	deadline deadlines
+	ka       keepalive
 }
 
 // Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and
@@ -169,6 +170,7 @@ func (c *Conn) OnTraffic(in []byte) (n int) {
 			n = len(in) // nothing more is read after a handler's panic
 		}
 	}()
+	c.heard()
 	c.beginTurn()
 	n = c.consume(in)
 	c.endTurn()

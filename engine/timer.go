@@ -6,12 +6,13 @@ type deadlines struct {
 	close     int64 // the closing handshake and the output's drain must be done by then
 	drain     int64 // look at the output again (callbacks, a refusal or a close wait on it)
 	overflow  int64 // the output, over its cap, must be back under it by then
+	keepalive int64 // the earliest moment a keepalive rule can act (keepalive.go)
 	armed     int64 // the deadline the transport was given
 }
 
 func (d *deadlines) earliest() int64 {
 	m := int64(0)
-	for _, t := range [...]int64{d.handshake, d.close, d.drain, d.overflow} {
+	for _, t := range [...]int64{d.handshake, d.close, d.drain, d.overflow, d.keepalive} {
 		if t != 0 && (m == 0 || t < m) {
 			m = t
 		}
@@ -21,6 +22,9 @@ func (d *deadlines) earliest() int64 {
 
 // armTimer gives the transport the earliest deadline. Loop only.
 func (c *Conn) armTimer() {
+	if c.opened && c.ka.heard == 0 {
+		c.startKeepalive(c.t.Now())
+	}
 	if at := c.deadline.earliest(); at != c.deadline.armed && !c.t.Closed() {
 		c.deadline.armed = at
 		c.t.SetDeadline(at)
@@ -48,5 +52,8 @@ func (c *Conn) OnTimer(now int64) {
 	}
 	d.drain = 0
 	c.beginTurn()
+	if d.keepalive != 0 && now >= d.keepalive {
+		c.keepaliveDue(now)
+	}
 	c.endTurn()
 }
