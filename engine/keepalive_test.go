@@ -214,3 +214,14 @@ func TestKeepaliveOffArmsNothing(t *testing.T) {
 		t.Fatalf("deadline %d armed with keepalive off", dl)
 	}
 }
+
+// A loop that fires the ping late (a stalled loop) leaves the peer its PongTimeout, less at most
+// one tick, counted from when the ping went out; on time, it counts from when the ping was due.
+func TestKeepaliveLateLoopLeavesPeerItsTime(t *testing.T) {
+	c := openServer(t, Config{PingInterval: kaInterval, PongTimeout: kaPong})
+	late := firstPing() + 5*time.Second
+	c.after(late)
+	c.expectFrames(t, pingFrame)
+	c.expectClosedAt(t, late-poller.Tick+kaPong, "the pong timeout")
+	c.ev.expect(t, "error "+ErrPongTimeout.Error(), `closed true 1006 ""`)
+}
