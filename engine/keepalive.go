@@ -34,10 +34,18 @@ func (c *Conn) startKeepalive(now int64) {
 	c.deadline.keepalive = c.nextKeepalive()
 }
 
-// heard stamps traffic from the peer, while keepalive runs. Loop only.
+// heard stamps traffic from the peer, while keepalive runs. The first traffic after a ping
+// answers it: the deadline moves from the pong timeout to the next ping, so that a PongTimeout
+// longer than PingInterval does not delay that ping. Other traffic leaves the timer alone. Loop
+// only.
 func (c *Conn) heard() {
-	if c.deadline.keepalive != 0 {
-		c.ka.heard = c.t.Now()
+	if c.deadline.keepalive == 0 {
+		return
+	}
+	answered := c.awaitingPong()
+	c.ka.heard = c.t.Now()
+	if answered {
+		c.deadline.keepalive = c.nextKeepalive()
 	}
 }
 

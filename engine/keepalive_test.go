@@ -85,6 +85,16 @@ func TestKeepaliveTrafficPostponesPing(t *testing.T) {
 	c.expectPingAt(t, first+5*time.Second+kaInterval)
 }
 
+// A pong moves the deadline from a PongTimeout longer than the interval to the next ping, which
+// comes a whole interval after the pong, not at the pong timeout.
+func TestKeepaliveLongPongTimeout(t *testing.T) {
+	c := openServer(t, Config{PingInterval: kaInterval, PongTimeout: 2 * kaInterval})
+	first := firstPing()
+	c.expectPingAt(t, first)
+	c.pong(t, first+time.Second)
+	c.expectPingAt(t, first+time.Second+kaInterval)
+}
+
 // A peer that does not answer the ping is closed PongTimeout after it, so within PingInterval +
 // PongTimeout of its last byte: the error, then Closed with 1006, and no close frame.
 func TestKeepaliveNoPongCloses(t *testing.T) {
