@@ -73,7 +73,7 @@ type Conn struct {
 	rd       reader
 	closing  closing
 	deadline deadlines
-	ka       keepalive
+	ka       *keepalive // nil while keepalive is off
 }
 
 // Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and

@@ -22,15 +22,19 @@ var (
 	ErrIdleTimeout = errors.New("websocket: nothing received within the idle timeout")
 )
 
-// keepalive is a connection's keepalive state. Loop only.
+// keepalive is a connection's keepalive state, allocated when a connection opens with keepalive
+// on, so that a connection without it pays one pointer. Loop only.
 type keepalive struct {
-	heard  int64 // when bytes from the peer last arrived (stamped while keepalive runs); 0 until open
+	heard  int64 // when bytes from the peer last arrived (stamped while keepalive runs)
 	pinged int64 // when our last ping was due, or a tick before it went out if later; 0 before the first
 }
 
+// keepaliveOn reports whether a keepalive rule is set.
+func (c *Config) keepaliveOn() bool { return c.PingInterval > 0 || c.IdleTimeout > 0 }
+
 // startKeepalive starts the keepalive of a connection that just opened, at now.
 func (c *Conn) startKeepalive(now int64) {
-	c.ka.heard = now
+	c.ka = &keepalive{heard: now}
 	c.deadline.keepalive = c.nextKeepalive()
 }
 
@@ -56,7 +60,7 @@ func (c *Conn) heard() {
 // files the next deadline. Keepalive ends once the connection is closing: the close timeout
 // bounds what is left.
 func (c *Conn) keepaliveDue(now int64) {
-	k, cfg := &c.ka, c.cfg
+	k, cfg := c.ka, c.cfg
 	c.deadline.keepalive = 0
 	if !c.deliverable() {
 		return
@@ -97,7 +101,7 @@ func (c *Conn) awaitingPong() bool {
 // (0, PingInterval], so that connections opened together do not ping in one tick and a peer
 // that vanishes at once is still detected within PingInterval + PongTimeout.
 func (c *Conn) nextPing() int64 {
-	k, interval := &c.ka, int64(c.cfg.PingInterval)
+	k, interval := c.ka, int64(c.cfg.PingInterval)
 	if k.pinged == 0 {
 		return k.heard + interval - jitter(k.heard, interval)
 	}
@@ -106,7 +110,7 @@ func (c *Conn) nextPing() int64 {
 
 // nextKeepalive returns the earliest moment a keepalive rule can act, 0 when none is on.
 func (c *Conn) nextKeepalive() int64 {
-	k, cfg := &c.ka, c.cfg
+	k, cfg := c.ka, c.cfg
 	next := int64(0)
 	switch {
 	case c.awaitingPong():

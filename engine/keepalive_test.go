@@ -217,11 +217,14 @@ func TestKeepaliveJitterSpreadsFirstPings(t *testing.T) {
 	}
 }
 
-// Keepalive off (the zero Config) arms nothing once the connection is open.
+// Keepalive off (the zero Config) arms nothing once the connection is open, and allocates no
+// state; a PongTimeout without PingInterval is off too.
 func TestKeepaliveOffArmsNothing(t *testing.T) {
-	c := openServer(t, Config{})
-	if dl := c.m.Deadline(); dl != 0 {
-		t.Fatalf("deadline %d armed with keepalive off", dl)
+	for _, cfg := range []Config{{}, {PongTimeout: kaPong}} {
+		c := openServer(t, cfg)
+		if dl := c.m.Deadline(); dl != 0 || c.ka != nil {
+			t.Fatalf("%+v: deadline %d armed, state %v, with keepalive off", cfg, dl, c.ka)
+		}
 	}
 }
 

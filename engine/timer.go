@@ -22,7 +22,7 @@ func (d *deadlines) earliest() int64 {
 
 // armTimer gives the transport the earliest deadline. Loop only.
 func (c *Conn) armTimer() {
-	if c.opened && c.ka.heard == 0 {
+	if c.opened && c.ka == nil && c.cfg.keepaliveOn() {
 		c.startKeepalive(c.t.Now())
 	}
 	if at := c.deadline.earliest(); at != c.deadline.armed && !c.t.Closed() {
