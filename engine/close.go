@@ -201,13 +201,21 @@ func (c *Conn) report(err error) {
 // abort ends the connection at once with err (nil for none): a handshake that timed out, a
 // connection given up, a peer that does not read.
 func (c *Conn) abort(err error) {
-	if err != nil && c.closing.err == nil {
-		c.closing.err = err
-		c.report(err)
+	if err != nil {
+		c.endsBecause(err)
 	}
 	c.closing.stopRead = true
 	c.closing.end(closeNow)
 	c.settle(false)
+}
+
+// endsBecause records err as what ends the connection and reports it, unless an earlier error
+// did: Closed follows, by whatever path ends the connection.
+func (c *Conn) endsBecause(err error) {
+	if c.closing.err == nil {
+		c.closing.err = err
+		c.report(err)
+	}
 }
 
 // visible reports whether the user knows the connection: a server connection only once its

@@ -22,11 +22,15 @@ var (
 	ErrIdleTimeout = errors.New("websocket: nothing received within the idle timeout")
 )
 
+// wheelLate is the most a deadline fires late on a loop that turns: it waits for the next tick
+// boundary, then for the next sweep.
+const wheelLate = 2 * poller.Tick
+
 // keepalive is a connection's keepalive state, allocated when a connection opens with keepalive
 // on, so that a connection without it pays one pointer. Loop only.
 type keepalive struct {
 	heard  int64 // when bytes from the peer last arrived (stamped while keepalive runs)
-	pinged int64 // when our last ping was due, or a tick before it went out if later; 0 before the first
+	pinged int64 // when our last ping was due, or wheelLate before it went out if later; 0 before the first
 }
 
 // keepaliveOn reports whether a keepalive rule is set.
@@ -74,17 +78,14 @@ func (c *Conn) keepaliveDue(now int64) {
 		c.abort(ErrPongTimeout)
 		return
 	case cfg.IdleTimeout > 0 && now >= k.heard+int64(cfg.IdleTimeout):
-		if c.closing.err == nil {
-			c.closing.err = ErrIdleTimeout
-			c.report(ErrIdleTimeout)
-		}
+		c.endsBecause(ErrIdleTimeout)
 		_ = c.WriteClose(codec.CloseGoingAway, "idle timeout")
 		return
 	case cfg.PingInterval > 0 && !c.awaitingPong() && now >= due:
 		if c.WritePing(nil) != nil { // closed meanwhile by another goroutine
 			return
 		}
-		k.pinged = max(due, now-int64(poller.Tick)) // a loop that ran late leaves the peer its time
+		k.pinged = max(due, now-int64(wheelLate)) // a loop that ran later leaves the peer its time
 	}
 	c.deadline.keepalive = c.nextKeepalive()
 }

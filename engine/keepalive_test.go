@@ -228,13 +228,14 @@ func TestKeepaliveOffArmsNothing(t *testing.T) {
 	}
 }
 
-// A loop that fires the ping late (a stalled loop) leaves the peer its PongTimeout, less at most
-// one tick, counted from when the ping went out; on time, it counts from when the ping was due.
+// A loop that fires the ping later than the wheel's lateness (a stalled loop) leaves the peer its
+// PongTimeout less that lateness, counted from when the ping went out; a ping within it counts
+// from when it was due.
 func TestKeepaliveLateLoopLeavesPeerItsTime(t *testing.T) {
 	c := openServer(t, Config{PingInterval: kaInterval, PongTimeout: kaPong})
-	late := firstPing() + 5*time.Second
+	late := firstPing() + 5*time.Second // far later than wheelLate
 	c.after(late)
 	c.expectFrames(t, pingFrame)
-	c.expectClosedAt(t, late-poller.Tick+kaPong, "the pong timeout")
+	c.expectClosedAt(t, late-wheelLate+kaPong, "the pong timeout")
 	c.ev.expect(t, "error "+ErrPongTimeout.Error(), `closed true 1006 ""`)
 }
