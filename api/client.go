@@ -44,6 +44,11 @@ type ClientOptions struct {
 	// MaxQueuedBytes and CloseSlowConnections are as in ServerOptions.
 	MaxQueuedBytes       int
 	CloseSlowConnections bool
+	// PingInterval, PongTimeout and IdleTimeout are as in ServerOptions: the client pings a
+	// silent server, and closes one that does not answer or stays silent. Off by default.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	IdleTimeout  time.Duration
 }
 
 // Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
@@ -68,6 +73,9 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 		CloseTimeout:     o.CloseTimeout,
 		MaxQueue:         int64(o.MaxQueuedBytes),
 		CloseSlow:        o.CloseSlowConnections,
+		PingInterval:     o.PingInterval,
+		PongTimeout:      o.PongTimeout,
+		IdleTimeout:      o.IdleTimeout,
 	}
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = maxBufferLength.Load()

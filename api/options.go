@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsloop/wsloop/engine"
 )
 
 var (
@@ -82,6 +84,26 @@ type ServerOptions struct {
 	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
 	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.
 	CloseSlowConnections bool
+	// PingInterval, when nonzero, sends a ping (with no payload) once nothing was received from
+	// the peer for that long; the first ping of a connection comes at a point of the first
+	// interval chosen per connection, so that connections accepted together do not ping together.
+	// The peer's answers reach OnPong. Off by default. Pings cost no timer or goroutine per
+	// connection: a coarse wheel per loop checks a timestamp, so they may come a wheel tick or
+	// two (100 ms each) late.
+	PingInterval time.Duration
+	// PongTimeout, when nonzero with PingInterval, ends a connection from which nothing arrived
+	// (a pong, or any other byte: all of it proves the peer alive) within that long after a ping:
+	// OnError with ErrPongTimeout, then OnClose with 1006, at once, as Node's ws terminates it. So
+	// a peer that vanished without a FIN is closed within PingInterval + PongTimeout of its last
+	// byte, plus the wheel's lateness (under two ticks of 100 ms). Off by default.
+	PongTimeout time.Duration
+	// IdleTimeout, when nonzero, closes a connection from which nothing arrived for that long:
+	// OnError with ErrIdleTimeout, then a close handshake with 1001 (going away), bounded by
+	// CloseTimeout. Only what the peer sends counts, pongs included (what the server sends
+	// reaches the kernel even when the peer is gone), so a peer that answers PingInterval's pings
+	// is never idle. While the input is paused (PauseInput) the peer counts as heard. Off by
+	// default.
+	IdleTimeout time.Duration
 	// KeepHeaders chooses which request headers a connection keeps for Headers once its
 	// connection handler (OnConnection) has returned; before that, in the Handshake and
 	// SelectProtocol hooks and in the handler, every header is there. It is called on the loop
@@ -105,6 +127,15 @@ func KeepHeaderNames(names ...string) func(name string) bool {
 	}
 	return func(name string) bool { return keep[name] }
 }
+
+// Errors that keepalive ends a connection with (ServerOptions.PongTimeout and IdleTimeout); OnError
+// reports them before OnClose. Compare with errors.Is.
+var (
+	// ErrPongTimeout: nothing arrived from the peer within PongTimeout after a ping.
+	ErrPongTimeout = engine.ErrPongTimeout
+	// ErrIdleTimeout: nothing arrived from the peer within IdleTimeout.
+	ErrIdleTimeout = engine.ErrIdleTimeout
+)
 
 // HTTPError refuses a handshake with an HTTP response. Return it from ServerOptions.Handshake.
 type HTTPError struct {

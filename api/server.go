@@ -69,6 +69,9 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 		MaxQueue:         int64(s.opts.MaxQueuedBytes),
 		CloseSlow:        s.opts.CloseSlowConnections,
 		Counters:         &s.counters,
+		PingInterval:     s.opts.PingInterval,
+		PongTimeout:      s.opts.PongTimeout,
+		IdleTimeout:      s.opts.IdleTimeout,
 	}
 	if s.cfg.MaxMessage <= 0 {
 		s.cfg.MaxMessage = maxBufferLength.Load()

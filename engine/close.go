@@ -208,13 +208,21 @@ func (c *Conn) report(err error) {
 // connection given up, a peer that does not read.
 func (c *Conn) abort(err error) {
 	cl := &c.side().closing
-	if err != nil && cl.err == nil {
-		cl.err = err
-		c.report(err)
+	if err != nil {
+		c.endsBecause(err)
 	}
 	cl.stopRead = true
 	cl.end(closeNow)
 	c.settle(false)
+}
+
+// endsBecause records err as what ends the connection and reports it, unless an earlier error
+// did: Closed follows, by whatever path ends the connection.
+func (c *Conn) endsBecause(err error) {
+	if cl := &c.side().closing; cl.err == nil {
+		cl.err = err
+		c.report(err)
+	}
 }
 
 // visible reports whether the user knows the connection: a server connection only once its

@@ -40,6 +40,21 @@ type Config struct {
 	CloseSlow bool
 	// Counters, when set, count refusals, slow closes, pings and closes by code (see Counters).
 	Counters *Counters
+	// PingInterval, when nonzero, sends a ping once nothing was received from the peer for that
+	// long (the first ping of a connection comes earlier, at a point of the first interval chosen
+	// per connection, so that connections opened together do not ping together).
+	PingInterval time.Duration
+	// PongTimeout, when nonzero with PingInterval, ends a connection from which nothing (a pong or
+	// any other byte) arrived within that long after a ping was due: Error with ErrPongTimeout,
+	// then Closed with 1006, at once. So a peer that vanishes is closed within PingInterval +
+	// PongTimeout of its last byte, plus the wheel's lateness (under two poller.Tick).
+	PongTimeout time.Duration
+	// IdleTimeout, when nonzero, closes a connection from which nothing arrived for that long:
+	// Error with ErrIdleTimeout, then a close handshake with 1001 bounded by CloseTimeout. Only
+	// what the peer sends counts (our own sends reach the kernel even when the peer is gone), a
+	// pong included, so a peer that answers PingInterval's pings is never idle. While the input is
+	// paused the peer counts as heard.
+	IdleTimeout time.Duration
 }
 
 func (c *Config) maxQueue() int64 {

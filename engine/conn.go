@@ -68,6 +68,7 @@ type Conn struct {
 	rd       reader
 	rare     *rareState // nil while the connection is open and at rest (see rare.go)
 	deadline deadlines
+	ka       *keepalive // nil while keepalive is off
 }
 
 // Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and
@@ -165,6 +166,7 @@ func (c *Conn) OnTraffic(in []byte) (n int) {
 			n = len(in) // nothing more is read after a handler's panic
 		}
 	}()
+	c.heard()
 	c.beginTurn()
 	n = c.consume(in)
 	c.endTurn()

@@ -19,9 +19,16 @@ func (d *deadlines) earliest() int64 {
 	return m
 }
 
-// armTimer gives the transport the earliest deadline. Loop only.
+// armTimer gives the transport the earliest deadline, keepalive's included. Loop only.
 func (c *Conn) armTimer() {
-	if at := c.deadline.earliest(); at != c.deadline.armed && !c.t.Closed() {
+	if c.opened && c.ka == nil && c.cfg.keepaliveOn() {
+		c.startKeepalive(c.t.Now())
+	}
+	at := c.deadline.earliest()
+	if k := c.ka; k != nil && k.due != 0 && (at == 0 || k.due < at) {
+		at = k.due
+	}
+	if at != c.deadline.armed && !c.t.Closed() {
 		c.deadline.armed = at
 		c.t.SetDeadline(at)
 	}
@@ -49,5 +56,8 @@ func (c *Conn) OnTimer(now int64) {
 	}
 	d.drain = 0
 	c.beginTurn()
+	if k := c.ka; k != nil && k.due != 0 && now >= k.due {
+		c.keepaliveDue(now)
+	}
 	c.endTurn()
 }

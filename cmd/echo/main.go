@@ -10,7 +10,13 @@
 // connections still in their handshake are closed at once, and it exits with status 0 once every
 // connection has ended (status 1 only if the shutdown failed).
 //
+// Keepalive is off by default. -ping-interval D pings a connection once nothing came from its
+// peer for D; -pong-timeout D then closes it (1006) when nothing came within D after the ping;
+// -idle-timeout D closes it (1001) after D with nothing from the peer. Each takes a Go duration
+// (30s, 1m); 0 is off. They apply to the server and, with -client, to the testee.
+//
 //	go run ./cmd/echo -addr 127.0.0.1:9001
+//	go run ./cmd/echo -addr 127.0.0.1:9001 -ping-interval 30s -pong-timeout 10s
 //	go run ./cmd/echo -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://
 //
 // With -client URL it is instead the client a fuzzing server (wsconform client, Autobahn's
@@ -48,10 +54,14 @@ func main() {
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	insecure := flag.Bool("insecure", false, "with -client wss://: do not verify the server's certificate")
 	keepHeaders := flag.Bool("keep-headers", false, "keep every request header after the handshake (the library's default), to measure what that costs")
+	pingInterval := flag.Duration("ping-interval", 0, "ping a connection after this long without traffic from its peer (0: off)")
+	pongTimeout := flag.Duration("pong-timeout", 0, "with -ping-interval: close a connection that sent nothing within this long after a ping (0: off)")
+	idleTimeout := flag.Duration("idle-timeout", 0, "close a connection after this long without traffic from its peer (0: off)")
 	flag.Parse()
 
 	if *client != "" {
-		opts := &ws.ClientOptions{MaxBufferLength: *maxMessage}
+		opts := &ws.ClientOptions{MaxBufferLength: *maxMessage,
+			PingInterval: *pingInterval, PongTimeout: *pongTimeout, IdleTimeout: *idleTimeout}
 		if *insecure {
 			opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 		}
@@ -81,7 +91,9 @@ func main() {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders)
+	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders, func(o *ws.ServerOptions) {
+		o.PingInterval, o.PongTimeout, o.IdleTimeout = *pingInterval, *pongTimeout, *idleTimeout
+	})
 	if err := srv.Listen(port, host, nil); err != nil {
 		fatal(err)
 	}
@@ -109,8 +121,8 @@ func fatal(err error) {
 
 // newEchoServer builds the echo server (a secure one when tlsConfig is not nil); main and the
 // tests share it. It reads no header, so its connections keep none once open unless keepHeaders
-// asks for the library's default (all).
-func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool) *ws.Server {
+// asks for the library's default (all). Each of tune, if any, adjusts the options last.
+func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune ...func(*ws.ServerOptions)) *ws.Server {
 	var b broadcaster
 	var srv *ws.Server
 	opts := &ws.ServerOptions{
@@ -122,6 +134,9 @@ func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool) *ws.
 	}
 	if keepHeaders {
 		opts.KeepHeaders = nil
+	}
+	for _, f := range tune {
+		f(opts)
 	}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		if c.Path() == "/broadcast" {
