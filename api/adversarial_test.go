@@ -79,19 +79,18 @@ func flood(t *testing.T, p *wstest.Peer, frame []byte, perWrite int, limit time.
 const floodCloseTimeout = 2 * time.Second
 
 // floodServer starts a server with a 1 MiB queue cap whose connection's error and close are
-// recorded, and a peer that reads nothing with a small receive buffer.
+// recorded, with when they came, and a peer that reads nothing with a small receive buffer. The
+// handlers only send on ended (t must not be used from a loop once the test may be over).
 func floodServer(t *testing.T, onMessage func(*Conn, MessageType, []byte)) (*wstest.Peer, chan string) {
 	t.Helper()
 	ended := make(chan string, 2)
 	s, addr := startServer(t, &ServerOptions{MaxQueuedBytes: 1 << 20, CloseTimeout: floodCloseTimeout}, nil)
 	start := time.Now()
 	s.OnConnError(func(c *Conn, err error) {
-		t.Logf("%v: error %v", time.Since(start), err)
-		ended <- "error " + err.Error()
+		ended <- fmt.Sprintf("error %v (after %v)", err, time.Since(start))
 	})
 	s.OnConnClose(func(c *Conn, code int, reason string) {
-		t.Logf("%v: close %d", time.Since(start), code)
-		ended <- fmt.Sprint("close ", code)
+		ended <- fmt.Sprintf("close %d (after %v)", code, time.Since(start))
 	})
 	if onMessage != nil {
 		s.OnMessage(onMessage)
@@ -112,6 +111,7 @@ func expectEnded(t *testing.T, ended chan string, lasted time.Duration) {
 			if !strings.HasPrefix(got, want) {
 				t.Fatalf("server event %q, want %q (connection lasted %v)", got, want, lasted)
 			}
+			t.Log(got)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no %q event from the server (connection lasted %v)", want, lasted)
 		}
@@ -147,11 +147,16 @@ func TestAdversarialPingFlood(t *testing.T) {
 // are gathered into large writes, not kept as one transport buffer each, so the heap stays within
 // the cap's bound however long it goes on.
 func TestAdversarialTinyMessageFlood(t *testing.T) {
-	p, _ := floodServer(t, func(c *Conn, typ MessageType, b []byte) { c.SendMessage(typ, b, nil) })
+	p, ended := floodServer(t, func(c *Conn, typ MessageType, b []byte) { c.SendMessage(typ, b, nil) })
 	heap := watchHeap()
 	msg := codec.AppendFrame(nil, true, codec.OpText, []byte("x"), codec.ClientRole, [4]byte{9, 8, 7, 6})
 	lasted := flood(t, p, msg, 1, 8*time.Second)
 	grew := heap.growth()
+	p.Conn.Close()
+	for got := ""; !strings.HasPrefix(got, "close "); { // the server's handlers are done before the test
+		got = recv(t, ended)
+		t.Log(got)
+	}
 	if limit := int64(8 << 20); grew > limit {
 		t.Errorf("heap grew %d bytes under a tiny-message flood, want at most %d (cap 1 MiB)", grew, limit)
 	}
