@@ -32,7 +32,7 @@ var (
 // the ping: the error, then close 1006. Each ping comes a whole interval after the last pong.
 func TestKeepaliveUnansweredPingCloses(t *testing.T) {
 	eachTransport(t, func(t *testing.T, tr transport) {
-		_, addr, l, _ := tr.serve(t, ServerOptions{PingInterval: kaInterval, PongTimeout: kaPong})
+		s, addr, l, _ := tr.serve(t, ServerOptions{PingInterval: kaInterval, PongTimeout: kaPong})
 		p := tr.dial(t, addr)
 		p.expect(serverPing) // the first comes within the first interval, at a point of its own
 		var last time.Time
@@ -55,6 +55,9 @@ func TestKeepaliveUnansweredPingCloses(t *testing.T) {
 		}
 		l.waitFor(t, closeEv(1006, ""))
 		l.expect(t, "connection /", `pong ""`, `pong ""`, errEv(ErrPongTimeout), closeEv(1006, ""))
+		if st := s.Stats(); st.PingsSent != 3 || st.KeepaliveClosed != 1 || st.Closes[1006] != 1 {
+			t.Fatalf("Stats %+v, want PingsSent 3, KeepaliveClosed 1, Closes[1006] 1", st)
+		}
 	})
 }
 

@@ -13,8 +13,11 @@ type Stats struct {
 	// MaxQueuedBytes under CloseSlowConnections, or an output over the cap (pongs and close
 	// frames the peer does not read) that did not drain within the close timeout.
 	SlowClosed uint64
-	// PingsSent counts the pings sent.
+	// PingsSent counts the pings sent, keepalive's (PingInterval) and SendPing's.
 	PingsSent uint64
+	// KeepaliveClosed counts connections closed by keepalive: no pong within PongTimeout, or
+	// nothing received within IdleTimeout.
+	KeepaliveClosed uint64
 	// Closes counts the connections that were open and closed, by the code of their close
 	// event (1006 for an abnormal end); CloseCodesOther counts those with codes past 1015 (the
 	// application's 3000-4999).
@@ -27,9 +30,10 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	n := &s.counters
 	st := Stats{
-		SendsRefused: n.Refused.Load(),
-		SlowClosed:   n.SlowClosed.Load(),
-		PingsSent:    n.PingsSent.Load(),
+		SendsRefused:    n.Refused.Load(),
+		SlowClosed:      n.SlowClosed.Load(),
+		PingsSent:       n.PingsSent.Load(),
+		KeepaliveClosed: n.KeepaliveClosed.Load(),
 	}
 	st.Closes, st.CloseCodesOther = n.Closes()
 	for c := range s.Connections() {

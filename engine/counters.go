@@ -15,8 +15,11 @@ type Counters struct {
 	// SlowClosed counts connections given up by the slow-connection policy: a full queue under
 	// CloseSlow, or an output over its cap that did not drain within the close timeout.
 	SlowClosed atomic.Uint64
-	// PingsSent counts the pings queued for sending.
+	// PingsSent counts the pings queued for sending, keepalive's and the user's.
 	PingsSent atomic.Uint64
+	// KeepaliveClosed counts connections closed by keepalive: no pong within PongTimeout, or
+	// nothing received within IdleTimeout.
+	KeepaliveClosed atomic.Uint64
 
 	closes      [closeCodeSlots]atomic.Uint64 // by close code, from 1000
 	closesOther atomic.Uint64                 // the codes past the slots: 3000-4999 and unknown
@@ -42,6 +45,12 @@ func (n *Counters) slowClosed() {
 func (n *Counters) pingSent() {
 	if n != nil {
 		n.PingsSent.Add(1)
+	}
+}
+
+func (n *Counters) keepaliveClosed() {
+	if n != nil {
+		n.KeepaliveClosed.Add(1)
 	}
 }
 

@@ -75,9 +75,11 @@ func (c *Conn) keepaliveDue(now int64) {
 	due := c.nextPing()
 	switch {
 	case c.awaitingPong() && now >= k.pinged+int64(cfg.PongTimeout):
+		cfg.Counters.keepaliveClosed()
 		c.abort(ErrPongTimeout)
 		return
 	case cfg.IdleTimeout > 0 && now >= k.heard+int64(cfg.IdleTimeout):
+		cfg.Counters.keepaliveClosed()
 		c.endsBecause(ErrIdleTimeout)
 		_ = c.WriteClose(codec.CloseGoingAway, "idle timeout")
 		return
