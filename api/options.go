@@ -88,14 +88,16 @@ type ServerOptions struct {
 	// the peer for that long; the first ping of a connection comes at a point of the first
 	// interval chosen per connection, so that connections accepted together do not ping together.
 	// The peer's answers reach OnPong. Off by default. Pings cost no timer or goroutine per
-	// connection: a coarse wheel per loop checks a timestamp, so they may come a wheel tick or
-	// two (100 ms each) late.
+	// connection: a coarse wheel per loop checks a timestamp, so they may come up to a wheel tick
+	// (100 ms) late.
 	PingInterval time.Duration
 	// PongTimeout, when nonzero with PingInterval, ends a connection from which nothing arrived
 	// (a pong, or any other byte: all of it proves the peer alive) within that long after a ping:
 	// OnError with ErrPongTimeout, then OnClose with 1006, at once, as Node's ws terminates it. So
 	// a peer that vanished without a FIN is closed within PingInterval + PongTimeout of its last
-	// byte, plus the wheel's lateness (under two ticks of 100 ms). Off by default.
+	// byte, plus the wheel's lateness (under one tick of 100 ms). The timeout counts from when the
+	// ping was due, so a late ping leaves the peer up to a tick less: keep it well above 100 ms.
+	// Off by default.
 	PongTimeout time.Duration
 	// IdleTimeout, when nonzero, closes a connection from which nothing arrived for that long:
 	// OnError with ErrIdleTimeout, then a close handshake with 1001 (going away), bounded by

@@ -47,7 +47,7 @@ type Config struct {
 	// PongTimeout, when nonzero with PingInterval, ends a connection from which nothing (a pong or
 	// any other byte) arrived within that long after a ping was due: Error with ErrPongTimeout,
 	// then Closed with 1006, at once. So a peer that vanishes is closed within PingInterval +
-	// PongTimeout of its last byte, plus the wheel's lateness (under two poller.Tick).
+	// PongTimeout of its last byte, plus the wheel's lateness (under one poller.Tick).
 	PongTimeout time.Duration
 	// IdleTimeout, when nonzero, closes a connection from which nothing arrived for that long:
 	// Error with ErrIdleTimeout, then a close handshake with 1001 bounded by CloseTimeout. Only

@@ -21,9 +21,9 @@ var (
 	ErrIdleTimeout = errors.New("websocket: nothing received within the idle timeout")
 )
 
-// wheelLate is the most a deadline fires late on a loop that turns: it waits for the next tick
-// boundary, then for the next sweep.
-const wheelLate = 2 * poller.Tick
+// wheelLate is the most a deadline fires late on a loop that turns: it waits for the next sweep,
+// queued every tick.
+const wheelLate = poller.Tick
 
 // keepalive is a connection's keepalive state, allocated when a connection opens with keepalive
 // on, so that a connection without it pays one pointer. Loop only.

@@ -17,32 +17,27 @@ type timerEntry struct {
 
 // wheel is a hashed timer wheel owned by one loop. A connection has at most one live entry: a
 // deadline later than the one filed waits for that entry, which re-files it when it comes due; an
-// earlier one files a new entry and leaves the old one stale, to be dropped by the sweep.
+// earlier one files a new entry and leaves the old one stale, to be dropped by the sweep. Each
+// sweep visits the slots from the last one it visited, the current tick's included, so a
+// deadline fires at the first sweep after it: within one Tick on a loop that sweeps every Tick.
 type wheel struct {
 	slots [wheelSlots][]timerEntry
-	next  int64 // the first tick not swept yet
+	next  int64 // the first tick whose slot the next sweep visits: the current one, once swept
 	count int   // entries in all slots, live and stale
-	// sweeping is set while a slot is swept: what is filed then goes to a later tick.
-	sweeping bool
-	due      []*gnetConn
-	again    []*gnetConn // deadlines not passed yet whose entry came due: filed anew after the slot
+	due   []*gnetConn
+	again []*gnetConn // deadlines not passed yet whose entry came due: filed anew after the slot
 }
 
 // tickOf returns the tick that time t falls in.
 func tickOf(t int64) int64 { return t / int64(Tick) }
 
-// add makes sure c has an entry under the first tick that starts at or after at, or an earlier one.
+// add makes sure c has an entry under the tick that at falls in (or the first the sweeps still
+// visit), or an earlier one. The sweep of that tick fires it once at has passed.
 func (w *wheel) add(c *gnetConn, at int64) {
-	t := (at + int64(Tick) - 1) / int64(Tick)
 	if w.next == 0 {
 		w.next = tickOf(nowNano())
 	}
-	if t < w.next || w.sweeping && t == w.next {
-		t = w.next
-		if w.sweeping { // the slot being swept is not visited again this turn
-			t++
-		}
-	}
+	t := max(tickOf(at), w.next)
 	if c.filed != 0 && c.filed <= t {
 		return
 	}
@@ -54,19 +49,20 @@ func (w *wheel) add(c *gnetConn, at int64) {
 
 // sweep fires every deadline that has passed by now.
 func (w *wheel) sweep(now int64) {
+	last := tickOf(now)
 	if w.count == 0 {
-		w.next = tickOf(now) + 1
+		w.next = last
 		return
 	}
-	last := tickOf(now)
 	if last-w.next >= wheelSlots {
 		w.next = last - wheelSlots + 1
 	}
-	w.sweeping = true
-	for ; w.next <= last; w.next++ {
+	for ; ; w.next++ {
 		w.sweepSlot(&w.slots[w.next%wheelSlots], now)
+		if w.next >= last {
+			break
+		}
 	}
-	w.sweeping = false
 }
 
 func (w *wheel) sweepSlot(s *[]timerEntry, now int64) {

@@ -159,3 +159,20 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		t.Fatalf("backoff sequence %v", seen)
 	}
 }
+
+// A deadline fires at the first sweep after it, whatever the phase of the sweeps against the
+// tick boundaries: within one Tick of its passing on a loop that sweeps every Tick. (Filed under
+// the next tick boundary instead, it would wait for the sweep after that boundary: up to two.)
+func TestWheelFiresAtTheFirstSweepAfterTheDeadline(t *testing.T) {
+	l, base := testLoop()
+	a := newTimerSession(l)
+	a.c.SetDeadline(base + int64(Tick/2))
+	l.timers.sweep(base + int64(Tick/4)) // the deadline's own tick, before it: not yet
+	if len(a.fired) != 0 {
+		t.Fatal("fired before its deadline")
+	}
+	l.timers.sweep(base + int64(3*Tick/4)) // still in that tick, after the deadline
+	if len(a.fired) != 1 {
+		t.Fatalf("fired %d times at the first sweep after the deadline, want once", len(a.fired))
+	}
+}

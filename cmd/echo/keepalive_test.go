@@ -9,7 +9,7 @@ import (
 )
 
 // -ping-interval with -pong-timeout: a peer that does not answer the ping is closed within the
-// interval and the timeout (plus the wheel's two ticks and some slack), without a close frame.
+// interval and the timeout (plus the wheel's tick and some slack), without a close frame.
 func TestEchoFlagsPingAndPongTimeout(t *testing.T) {
 	const interval, pong = 300 * time.Millisecond, 200 * time.Millisecond
 	_, addr := startEcho(t, "-ping-interval", interval.String(), "-pong-timeout", pong.String())
