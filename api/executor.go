@@ -139,6 +139,7 @@ func (ev *event) cost() int64 { return eventCost + int64(len(ev.payload())) }
 // post hands ev to c's mailbox, making one if c has none, and pauses c's input once its backlog
 // is over the bound. It runs on c's loop (or the goroutine the engine reports c's events on).
 func (x *Executor) post(c *Conn, ev event) {
+	cost := ev.cost()
 	st := x.stripe(c)
 	st.mu.Lock()
 	m := st.boxes[c]
@@ -152,13 +153,13 @@ func (x *Executor) post(c *Conn, ev event) {
 		st.boxes[c] = m
 	}
 	m.events.push(ev)
-	m.bytes += ev.cost()
+	m.bytes += cost
 	if !m.paused && m.bytes > x.maxBacklog {
 		m.paused = true // under the stripe's lock, so that a worker's resume cannot pass it
 		c.ec.PauseInputFor(engine.PauseBacklog)
 	}
-	st.mu.Unlock()
-	x.backlog.Add(ev.cost())
+	st.mu.Unlock() // from here on, ev is the worker's
+	x.backlog.Add(cost)
 	if fresh {
 		x.schedule(m)
 	}
