@@ -25,7 +25,7 @@ const (
 
 // Conn is one WebSocket connection, server or client side. Its methods are safe from any
 // goroutine. Its event handlers run on the connection's loop, in wire order, one at a time; they
-// must not block (hand blocking work to a goroutine).
+// must not block (hand blocking work to a goroutine), unless an Executor runs them.
 //
 // It is split hot and cold: the struct holds what an idle server connection needs (its engine,
 // handlers, path, kept headers, addresses, registry slot and Data); what few connections use

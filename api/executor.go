@@ -48,10 +48,11 @@ const batch = 64
 // When every worker blocks, the events of all the executor's connections wait.
 //
 // The server's SelectProtocol and HTTPHandler hooks still run on the loop.
+//
+// The zero Executor is one with the defaults of NewExecutor(0, 0).
 type Executor struct {
-	workers    int
-	maxBacklog int64
-	seed       maphash.Seed
+	workers    int        // 0: four per GOMAXPROCS
+	maxBacklog int64      // 0: DefaultMaxBacklog
 	stripes    [64]stripe // the mailboxes, spread by connection so that loops rarely share a lock
 	backlog    atomic.Int64
 
@@ -65,13 +66,21 @@ type Executor struct {
 // maxBacklog bytes, payloads included (0 or less: DefaultMaxBacklog). A message larger than the
 // backlog is still handed off whole; the connection then pauses until it is handled.
 func NewExecutor(workers, maxBacklog int) *Executor {
-	if workers <= 0 {
-		workers = 4 * runtime.GOMAXPROCS(0)
+	return &Executor{workers: max(workers, 0), maxBacklog: int64(max(maxBacklog, 0))}
+}
+
+func (x *Executor) workerLimit() int {
+	if x.workers > 0 {
+		return x.workers
 	}
-	if maxBacklog <= 0 {
-		maxBacklog = DefaultMaxBacklog
+	return 4 * runtime.GOMAXPROCS(0)
+}
+
+func (x *Executor) backlogLimit() int64 {
+	if x.maxBacklog > 0 {
+		return x.maxBacklog
 	}
-	return &Executor{workers: workers, maxBacklog: int64(maxBacklog), seed: maphash.MakeSeed()}
+	return DefaultMaxBacklog
 }
 
 // Backlog returns the bytes held by the events handed to the executor whose handlers have not
@@ -84,8 +93,11 @@ type stripe struct {
 	boxes map[*Conn]*mailbox
 }
 
+// stripeSeed spreads connections over the stripes of every executor.
+var stripeSeed = maphash.MakeSeed()
+
 func (x *Executor) stripe(c *Conn) *stripe {
-	return &x.stripes[maphash.Comparable(x.seed, c)%uint64(len(x.stripes))]
+	return &x.stripes[maphash.Comparable(stripeSeed, c)%uint64(len(x.stripes))]
 }
 
 // mailbox is a connection's events waiting for their handlers. It exists while the connection has
@@ -99,6 +111,10 @@ type mailbox struct {
 }
 
 var mailboxes = sync.Pool{New: func() any { return new(mailbox) }}
+
+// maxPooledEvents caps the room for events a pooled mailbox keeps: a mailbox that held more
+// (events of many tiny messages, up to the backlog) is not kept that large.
+const maxPooledEvents = 256
 
 // eventKind says which handler an event is for.
 type eventKind uint8
@@ -154,7 +170,7 @@ func (x *Executor) post(c *Conn, ev event) {
 	}
 	m.events.push(ev)
 	m.bytes += cost
-	if !m.paused && m.bytes > x.maxBacklog {
+	if !m.paused && m.bytes > x.backlogLimit() {
 		m.paused = true // under the stripe's lock, so that a worker's resume cannot pass it
 		c.ec.PauseInputFor(engine.PauseBacklog)
 	}
@@ -169,7 +185,7 @@ func (x *Executor) post(c *Conn, ev event) {
 func (x *Executor) schedule(m *mailbox) {
 	x.mu.Lock()
 	x.ready.push(m)
-	start := x.running < x.workers
+	start := x.running < x.workerLimit()
 	if start {
 		x.running++
 	}
@@ -202,13 +218,16 @@ func (x *Executor) run(m *mailbox) {
 	for i := 0; ; i++ {
 		st.mu.Lock()
 		m.bytes -= done
-		if m.paused && m.bytes <= x.maxBacklog/2 {
+		if m.paused && m.bytes <= x.backlogLimit()/2 {
 			m.paused = false
 			m.c.ec.ResumeInputFor(engine.PauseBacklog)
 		}
 		if m.events.len() == 0 {
 			delete(st.boxes, m.c)
 			*m = mailbox{events: m.events}
+			if cap(m.events.items) > maxPooledEvents {
+				m.events = fifo[event]{}
+			}
 			st.mu.Unlock()
 			mailboxes.Put(m)
 			return

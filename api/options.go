@@ -47,7 +47,8 @@ type ServerOptions struct {
 	// response, or an error to refuse: an *HTTPError answers with its status, headers and body, any
 	// other error with 403 Forbidden. It runs on the connection's loop: while it blocks (a
 	// database look-up, say), no other connection of that loop makes progress, so hand slow checks
-	// to a cache or answer from memory.
+	// to a cache, answer from memory, use HandshakeLater, or set an Executor, which runs it on a
+	// worker.
 	Handshake func(c *Conn) (http.Header, error)
 	// HandshakeLater, when set, decides on an upgrade request as Handshake does, but may answer
 	// later, from any goroutine (an asynchronous authentication, say): it runs on the loop and

@@ -44,7 +44,13 @@ func (d *Deferred) Decide(v Verdict) bool {
 		return false
 	}
 	d.decided, d.verdict = true, v
-	c.unlockAndWake()
+	// Wake even inside a turn: the turn may have parked the connection already, and its end looks
+	// at the output, not at verdicts. A wake with no verdict to answer does nothing.
+	wake, t := c.enrolled, c.t
+	c.mu.Unlock()
+	if wake {
+		t.Wake()
+	}
 	return true
 }
 
