@@ -80,6 +80,7 @@ func TestExecutorSleepingHandlerDelaysNoOtherConnection(t *testing.T) {
 		recv(t, sleeping)
 		worst := worstEcho(t, ps[1:], sleepFor/2)
 		ps[0].ExpectFrame(codec.OpText, []byte("sleep"))
+		t.Logf("slowest echo of %d connections while one handler slept: %v", n-1, worst)
 		return worst
 	}
 	t.Run("executor", func(t *testing.T) {
