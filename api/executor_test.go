@@ -141,7 +141,8 @@ func tinySleep() { time.Sleep(time.Duration(rand.IntN(50)) * time.Microsecond) }
 func TestExecutorKeepsOrderPerConnection(t *testing.T) {
 	wstest.CheckLeaks(t)
 	const conns, count = 4, 1000
-	s, addr := startServer(t, &ServerOptions{Executor: NewExecutor(3, 0)}, nil)
+	x := NewExecutor(3, 0)
+	s, addr := startServer(t, &ServerOptions{Executor: x}, nil)
 	var mu sync.Mutex
 	seen := map[*Conn][]int{}
 	var inside sync.Map // connections whose handler is running
@@ -172,6 +173,7 @@ func TestExecutorKeepsOrderPerConnection(t *testing.T) {
 	if len(seen) != conns {
 		t.Fatalf("%d connections handled, want %d", len(seen), conns)
 	}
+	idle(t, x)
 }
 
 // A connection's events reach its handlers in wire order: the connection event first, its
@@ -389,4 +391,111 @@ func TestExecutorClient(t *testing.T) {
 		t.Fatalf("client events %q..., want %q...", got[:min(len(got), 5)], want[:5])
 	}
 	_ = c
+}
+
+// idle waits until x holds no mailbox and no backlog: connections without events cost it nothing.
+func idle(t *testing.T, x *Executor) {
+	t.Helper()
+	waitUntil(t, "the executor idle", func() bool {
+		n := 0
+		for i := range x.stripes {
+			st := &x.stripes[i]
+			st.mu.Lock()
+			n += len(st.boxes)
+			st.mu.Unlock()
+		}
+		return n == 0 && x.Backlog() == 0
+	})
+}
+
+// A binary message streamed to an InStream on a worker arrives chunk by chunk, each valid for
+// its OnData call, in order and before the message that follows it.
+func TestExecutorInStream(t *testing.T) {
+	wstest.CheckLeaks(t)
+	x := NewExecutor(0, 0)
+	s, addr := startServer(t, &ServerOptions{Executor: x}, nil)
+	got := make(chan string, 2)
+	s.OnBinary(func(c *Conn, in *InStream) {
+		var whole []byte
+		in.OnData(func(chunk []byte) {
+			kept := slices.Clone(chunk)
+			time.Sleep(time.Millisecond)
+			if !bytes.Equal(chunk, kept) {
+				got <- "chunk changed during its call"
+			}
+			whole = append(whole, chunk...)
+		})
+		in.OnEnd(func(err error) {
+			got <- fmt.Sprintf("binary %v %v", bytes.Equal(whole, pattern(30000)), err)
+		})
+	})
+	s.OnText(func(_ *Conn, text string) { got <- "text " + text })
+	p := wstest.Dial(t, addr, "/")
+	all := pattern(30000)
+	p.Write(slices.Concat(wstest.FrameBytes(false, codec.OpBinary, all[:10000]),
+		wstest.FrameBytes(false, codec.OpContinuation, all[10000:20000]),
+		wstest.FrameBytes(true, codec.OpContinuation, all[20000:]),
+		wstest.FrameBytes(true, codec.OpText, []byte("after"))))
+	if a, b := recv(t, got), recv(t, got); a != "binary true <nil>" || b != "text after" {
+		t.Fatalf("events %q, %q", a, b)
+	}
+	idle(t, x)
+}
+
+// An OutStream written from a handler on a worker may wait for room in the send queue: the drain
+// that wakes it comes from the loop, not behind the waiting handler.
+func TestExecutorOutStreamWaitsInHandler(t *testing.T) {
+	wstest.CheckLeaks(t)
+	const size = 1 << 20
+	x := NewExecutor(0, 0)
+	s, addr := startServer(t, &ServerOptions{Executor: x, MaxQueuedBytes: 64 << 10, BinaryFragmentation: 16 << 10}, nil)
+	sent := make(chan error, 1)
+	s.OnText(func(c *Conn, _ string) {
+		os, err := c.BeginBinary()
+		if err == nil {
+			_, err = os.Write(pattern(size)) // waits for the peer to read, many times over
+		}
+		if err == nil {
+			err = os.Close()
+		}
+		sent <- err
+	})
+	p := wstest.Dial(t, addr, "/")
+	p.WriteFrame(true, codec.OpText, []byte("send"))
+	var got []byte
+	for len(got) < size {
+		f := p.MustFrame()
+		got = append(got, f.Payload...)
+	}
+	if err := recv(t, sent); err != nil || !bytes.Equal(got, pattern(size)) {
+		t.Fatalf("stream: %v, %d bytes, equal %v", err, len(got), bytes.Equal(got, pattern(size)))
+	}
+	idle(t, x)
+}
+
+// An OutStream waiting for room in a handler on a worker is cut when the connection closes: the
+// close reaches the stream from the loop, not behind the waiting handler.
+func TestExecutorOutStreamCutWhenClosed(t *testing.T) {
+	wstest.CheckLeaks(t)
+	s, addr := startServer(t, &ServerOptions{Executor: NewExecutor(0, 0), MaxQueuedBytes: 64 << 10}, nil)
+	writing := make(chan struct{})
+	sent := make(chan error, 1)
+	s.OnText(func(c *Conn, _ string) {
+		os, err := c.BeginBinary()
+		if err != nil {
+			sent <- err
+			return
+		}
+		close(writing)
+		_, err = os.Write(pattern(64 << 20)) // more than the kernel buffers: the peer reads none
+		sent <- err
+	})
+	p := wstest.Dial(t, addr, "/")
+	p.WriteFrame(true, codec.OpText, []byte("send"))
+	recv(t, writing)
+	time.Sleep(50 * time.Millisecond) // the write waits for room by now
+	p.Conn.Close()
+	if err := recv(t, sent); !errors.Is(err, ErrStreamClosed) {
+		t.Fatalf("Write returned %v, want ErrStreamClosed", err)
+	}
 }
