@@ -499,3 +499,51 @@ func TestExecutorOutStreamCutWhenClosed(t *testing.T) {
 		t.Fatalf("Write returned %v, want ErrStreamClosed", err)
 	}
 }
+
+// Over TLS, where a connection's events come from its reader goroutine, the executor keeps the
+// same order on both ends: a client and a server with executors of their own, and a payload
+// larger than the server's backlog bound, which pauses the TLS reader until it is handled.
+func TestExecutorTLS(t *testing.T) {
+	wstest.CheckLeaks(t)
+	serverCfg, clientCfg := wstest.TLSConfigs(t)
+	sx, cx := NewExecutor(2, 64<<10), NewExecutor(2, 0)
+	s, addr := startServer(t, &ServerOptions{TLSConfig: serverCfg, Executor: sx}, nil)
+	s.OnMessage(func(c *Conn, typ MessageType, p []byte) {
+		tinySleep()
+		c.SendMessage(typ, p, nil)
+	})
+	const count = 200
+	big := pattern(256 << 10)
+	got := make(chan string, count+2)
+	_, err := Connect("wss://"+addr+"/", &ClientOptions{TLSConfig: clientCfg, Executor: cx, Setup: func(c *Conn) {
+		c.OnMessage(func(c *Conn, typ MessageType, p []byte) {
+			tinySleep()
+			switch {
+			case typ == BinaryMessage:
+				got <- fmt.Sprint("binary ", bytes.Equal(p, big))
+				c.Close(1000, "")
+			default:
+				got <- string(p)
+			}
+		})
+		c.OnClose(func(*Conn, int, string) { got <- "close" })
+	}}, func(c *Conn) {
+		for i := range count {
+			c.SendText(strconv.Itoa(i), nil)
+		}
+		c.SendBinary(big, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range count {
+		if g := recv(t, got); g != strconv.Itoa(i) {
+			t.Fatalf("echo %d: got %q", i, g)
+		}
+	}
+	if a, b := recv(t, got), recv(t, got); a != "binary true" || b != "close" {
+		t.Fatalf("then %q, %q", a, b)
+	}
+	idle(t, sx)
+	idle(t, cx)
+}
