@@ -58,7 +58,7 @@ type coldState struct {
 	// early guards the events of a client connection that came before their handler was set.
 	early     sync.Mutex
 	late      *lateEvents // a client's events that found no handler yet
-	inStream  *InStream   // the binary message being received, reused from one to the next (loop only)
+	inStream  *InStream   // the binary message being received, reused from one to the next (loop or worker only)
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor // a client's ClientOptions.Executor
 }

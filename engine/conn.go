@@ -58,7 +58,7 @@ type Conn struct {
 	enrolled   bool          // OnOpen ran: the loop may be woken
 	terminated bool          // Terminate was called, or a full queue under CloseSlow: close at once
 	opened     bool          // loop only: the handshake succeeded
-	paused     bool          // loop only: input is paused, by the output over its cap or by the user
+	paused     bool          // loop only: input is paused, by the output over its cap or a PauseReason
 	pauses     atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
 	q          *outq         // output; nil while nothing is queued or awaited
 	lend       lending
