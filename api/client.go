@@ -49,6 +49,9 @@ type ClientOptions struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 	IdleTimeout  time.Duration
+	// Executor, when set, runs the connection's handlers on its workers instead of the loop, so
+	// that they may block; see Executor for what it guarantees and costs.
+	Executor *Executor
 }
 
 // Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
@@ -81,8 +84,8 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 		cfg.MaxMessage = maxBufferLength.Load()
 	}
 	c := &Conn{path: t.path, regIndex: -1}
-	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation})
-	c.ec.Init(cfg, c.events())
+	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor})
+	c.ec.Init(cfg, c.engineEvents(o.Executor))
 	err = c.ec.SetRequest(codec.ClientRequest{
 		Target:    t.path,
 		Host:      t.host,

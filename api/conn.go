@@ -25,7 +25,7 @@ const (
 
 // Conn is one WebSocket connection, server or client side. Its methods are safe from any
 // goroutine. Its event handlers run on the connection's loop, in wire order, one at a time; they
-// must not block (hand blocking work to a goroutine).
+// must not block (hand blocking work to a goroutine), unless an Executor runs them.
 //
 // It is split hot and cold: the struct holds what an idle server connection needs (its engine,
 // handlers, path, kept headers, addresses, registry slot and Data); what few connections use
@@ -58,8 +58,9 @@ type coldState struct {
 	// early guards the events of a client connection that came before their handler was set.
 	early     sync.Mutex
 	late      *lateEvents // a client's events that found no handler yet
-	inStream  *InStream   // the binary message being received, reused from one to the next (loop only)
+	inStream  *InStream   // the binary message being received, reused from one to the next (loop or worker only)
 	outStream atomic.Pointer[OutStream]
+	executor  *Executor // a client's ClientOptions.Executor
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
@@ -368,11 +369,20 @@ func (e *events) StreamEnd(err error) { e.cold.Load().inStream.end(err) }
 // Drained implements engine.Events.
 func (e *events) Drained() {
 	c := (*Conn)(e)
+	c.outStreamDrained()
+	c.drainHandler()
+}
+
+// outStreamDrained wakes an OutStream waiting for room in the send queue.
+func (c *Conn) outStreamDrained() {
 	if k := c.cold.Load(); k != nil {
 		if os := k.outStream.Load(); os != nil {
 			os.drained()
 		}
 	}
+}
+
+func (c *Conn) drainHandler() {
 	if fn := c.handlers().drain; fn != nil {
 		fn(c)
 	}
@@ -406,11 +416,7 @@ func (e *events) Error(err error) {
 func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c := (*Conn)(e)
 	c.handshakeOver()
-	if k := c.cold.Load(); k != nil {
-		if os := k.outStream.Swap(nil); os != nil {
-			os.abandon()
-		}
-	}
+	c.abandonOutStream()
 	if c.server != nil {
 		// Out of Connections before the close handler runs, as in the original; the server's own
 		// close event waits until the handler has run.
@@ -430,6 +436,15 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	}
 	if fn != nil {
 		fn(c, int(code), string(reason))
+	}
+}
+
+// abandonOutStream cuts the OutStream being sent, if any: the connection closed.
+func (c *Conn) abandonOutStream() {
+	if k := c.cold.Load(); k != nil {
+		if os := k.outStream.Swap(nil); os != nil {
+			os.abandon()
+		}
 	}
 }
 

@@ -19,6 +19,17 @@
 // Conn is safe from any goroutine. Handlers set on the Server (OnText, OnMessage...) apply to every
 // connection that does not set its own, so one function value serves all connections.
 //
+// # Handlers that block
+//
+// A handler that blocks on the loop stalls every connection of that loop. A server (or client)
+// whose handlers must block sets an Executor (ServerOptions.Executor, ClientOptions.Executor): each
+// connection's handlers then run on a bounded pool of worker goroutines, still one at a time and
+// in wire order per connection, and the Handshake hook runs there too. It costs a copy of each
+// payload handed to a worker; a connection whose events wait on busy workers beyond a bound stops
+// reading, so TCP holds back a peer that outruns its handler. Without an executor, a Handshake
+// hook that must wait on something (an asynchronous authentication) uses
+// ServerOptions.HandshakeLater, which answers later from any goroutine without holding the loop.
+//
 // Messages arrive whole through OnText (a string), as a stream of frames through OnBinary (an
 // InStream), or, for hot paths, whole and without a copy through OnMessage, whose payload is
 // valid only during the call. Sends are queued and written once per loop turn; SendMessage echoes

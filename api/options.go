@@ -49,8 +49,20 @@ type ServerOptions struct {
 	// response, or an error to refuse: an *HTTPError answers with its status, headers and body, any
 	// other error with 403 Forbidden. It runs on the connection's loop: while it blocks (a
 	// database look-up, say), no other connection of that loop makes progress, so hand slow checks
-	// to a cache or answer from memory.
+	// to a cache, answer from memory, use HandshakeLater, or set an Executor, which runs it on a
+	// worker.
 	Handshake func(c *Conn) (http.Header, error)
+	// HandshakeLater, when set, decides on an upgrade request as Handshake does, but may answer
+	// later, from any goroutine (an asynchronous authentication, say): it runs on the loop and
+	// must return at once, and the request is answered once reply is called with what Handshake
+	// would have returned. Meanwhile the connection reads nothing and HandshakeTimeout still
+	// counts: without a reply by then, the connection ends as a handshake that timed out. A second
+	// reply, or one after the connection ended, is ignored. It replaces Handshake when both are set.
+	HandshakeLater func(c *Conn, reply func(header http.Header, err error))
+	// Executor, when set, runs the connections' handlers (Handshake and HandshakeLater included) on
+	// its workers instead of the loop, so that they may block; see Executor for what it
+	// guarantees and costs.
+	Executor *Executor
 	// HTTPHandler, when set, serves plain HTTP requests that reach the server's port (requests that
 	// are not WebSocket upgrades); without it they are answered 400 Bad Request. A request body
 	// may be at most 64 KiB, with a Content-Length. The handler runs on the connection's loop and

@@ -310,7 +310,7 @@ func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).
 func (s *Server) newConn(nc net.Conn) *Conn {
 	c := &Conn{server: s, regIndex: -1}
 	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
-	c.ec.Init(&s.cfg, c.events())
+	c.ec.Init(&s.cfg, c.engineEvents(s.opts.Executor))
 	s.mu.Lock()
 	s.sockets++
 	s.mu.Unlock()
@@ -348,10 +348,18 @@ func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
 		k.protocol = s.selectProtocol(c, protocols)
 		v.Protocol = k.protocol
 	}
-	if s.opts.Handshake == nil {
+	switch {
+	case s.opts.Handshake == nil && s.opts.HandshakeLater == nil:
 		return v
+	case s.opts.HandshakeLater != nil || s.opts.Executor != nil:
+		return s.handshakeLater(c, v)
 	}
 	hdr, err := s.opts.Handshake(c)
+	return verdict(v, hdr, err)
+}
+
+// verdict adds to v the answer of a handshake hook: refuse with err, or accept with hdr.
+func verdict(v engine.Verdict, hdr http.Header, err error) engine.Verdict {
 	if err != nil {
 		var he *HTTPError
 		if !errors.As(err, &he) {

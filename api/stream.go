@@ -12,7 +12,8 @@ import (
 // InStream is a binary message being received. The binary handler gets it at the message's first
 // frame and sets OnData and OnEnd (or ReadAll) before returning; each frame's payload is then
 // handed to OnData as it arrives, and OnEnd runs once, with nil after the final frame or with
-// ErrTruncated when the connection ended first. Everything runs on the connection's loop.
+// ErrTruncated when the connection ended first. Everything runs on the connection's loop (on a
+// worker with an Executor).
 type InStream struct {
 	conn   *Conn
 	live   bool
@@ -42,7 +43,8 @@ func (s *InStream) ReadAll(fn func(data []byte, err error)) {
 // once the buffers on the way fill. Called from OnData, it takes effect before the next chunk;
 // from another goroutine, soon after. It lets a slow consumer (a disk, a database) hold back a
 // fast sender without buffering the message. It pauses the connection, not only this message,
-// and is safe from any goroutine.
+// and is safe from any goroutine. With an Executor, the chunks already handed to the workers
+// (at most its backlog bound) still arrive after Pause.
 //
 // The connection stops reading its socket, plain TCP and TLS alike, so TCP holds the peer back for
 // as long as the pause lasts; the peer can only fill the kernel's buffers.

@@ -55,12 +55,12 @@ type Conn struct {
 	inTurn     bool // the loop is inside a turn and flushes when it ends
 	refused    bool // a send was refused for a full queue: Drained follows when it empties
 	closeSent  bool
-	enrolled   bool        // OnOpen ran: the loop may be woken
-	terminated bool        // Terminate was called, or a full queue under CloseSlow: close at once
-	opened     bool        // loop only: the handshake succeeded
-	paused     bool        // loop only: input is paused, by the output over its cap or by the user
-	userPause  atomic.Bool // PauseInput was called and ResumeInput not yet (beside the flags: no padding)
-	q          *outq       // output; nil while nothing is queued or awaited
+	enrolled   bool          // OnOpen ran: the loop may be woken
+	terminated bool          // Terminate was called, or a full queue under CloseSlow: close at once
+	opened     bool          // loop only: the handshake succeeded
+	paused     bool          // loop only: input is paused, by the output over its cap or a PauseReason
+	pauses     atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
+	q          *outq         // output; nil while nothing is queued or awaited
 	lend       lending
 	cancelErr  error // why Cancel, or a full queue under CloseSlow, gave the connection up
 
@@ -144,7 +144,8 @@ func (c *Conn) OnOpen(t poller.Transport, started int64) {
 	c.endTurn()
 }
 
-// OnWake implements poller.Session: another goroutine queued output, or gave the connection up.
+// OnWake implements poller.Session: another goroutine queued output, gave the connection up, or
+// gave a deferred handshake its verdict.
 func (c *Conn) OnWake() {
 	defer c.recoverHandler()
 	c.mu.Lock()
@@ -155,6 +156,7 @@ func (c *Conn) OnWake() {
 		return
 	}
 	c.beginTurn()
+	c.answerDeferred()
 	c.endTurn()
 }
 

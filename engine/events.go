@@ -8,7 +8,7 @@ import "github.com/wsloop/wsloop/codec"
 type Events interface {
 	// Handshake runs on the server side once a valid upgrade request arrived, before the answer.
 	// It returns the verdict: accept (with the chosen subprotocol and extra headers) or refuse
-	// with an HTTP response.
+	// with an HTTP response. To answer later, from another goroutine, it calls Conn.Defer.
 	Handshake(req *codec.Request) Verdict
 	// ServeHTTP runs on the server side for a well-formed HTTP request that is not a WebSocket
 	// upgrade, once its body (Content-Length bytes, at most 64 KiB) arrived. It appends a whole

@@ -82,23 +82,35 @@ func (c *Conn) readRequest(in []byte) int {
 	if n == 0 {
 		return 0
 	}
-	v := c.ev.Handshake(req)
+	v, later := c.deferredVerdict(c.ev.Handshake(req))
+	switch {
+	case later: // parked until the verdict comes (deferred.go); the rest of in stays unread
+		return n
+	case !c.answer(req.Key, v):
+		return len(in)
+	}
+	return n
+}
+
+// answer answers the request whose Sec-WebSocket-Key is key with the verdict: 101 and open, or
+// the refusal and close. It reports whether the connection opened.
+func (c *Conn) answer(key []byte, v Verdict) bool {
 	if v.Refuse != 0 {
 		c.refuseWith(v)
-		return len(in)
+		return false
 	}
 	c.mu.Lock()
 	if c.state != Connecting || c.terminated { // given up while the request was being parsed
 		c.mu.Unlock()
 		c.abort(c.cancelErr)
-		return len(in)
+		return false
 	}
 	b := c.queue().buffer()
-	resp, err := codec.AppendResponse(b.B, req.Key, v.Protocol, v.Header)
+	resp, err := codec.AppendResponse(b.B, key, v.Protocol, v.Header)
 	if err != nil {
 		c.mu.Unlock()
 		c.refuse(&codec.HandshakeError{Status: 500, Msg: err.Error()})
-		return len(in)
+		return false
 	}
 	b.B = resp
 	c.state = Open
@@ -107,7 +119,7 @@ func (c *Conn) readRequest(in []byte) int {
 	c.opened = true
 	c.deadline.handshake = 0
 	c.ev.Opened()
-	return n
+	return true
 }
 
 // serveHTTP hands a plain HTTP request to the layer above and closes once its answer is out.

@@ -17,6 +17,7 @@ type rareState struct {
 	retired []*bufpool.Buffer // assembled messages whose bytes were lent to the output
 	req     *codec.Request    // the server's handshake in progress, pooled
 	client  *clientHandshake  // the client's handshake in progress, pooled
+	later   *Deferred         // the server's handshake whose verdict is deferred (deferred.go)
 	closing closing
 }
 
@@ -33,7 +34,8 @@ func (c *Conn) side() *rareState {
 
 // atRest reports whether r holds nothing: the connection can give it back.
 func (r *rareState) atRest() bool {
-	return r.pending == nil && len(r.retired) == 0 && r.req == nil && r.client == nil && r.closing.isZero()
+	return r.pending == nil && len(r.retired) == 0 && r.req == nil && r.client == nil && r.later == nil &&
+		r.closing.isZero()
 }
 
 // tidy gives the rare state back once it holds nothing. A connection that is closing keeps it

@@ -85,7 +85,7 @@ func (c *Conn) readFrames(in []byte) int {
 }
 
 // inputStopped reports whether messages are to stay unread for now: the input is paused.
-func (c *Conn) inputStopped() bool { return c.paused || c.userPause.Load() }
+func (c *Conn) inputStopped() bool { return c.paused || c.pausedBy() }
 
 // wholeMessage reports whether the frame is an unfragmented message whose payload sits whole in
 // rest, to be handed over in place, without a copy.

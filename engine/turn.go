@@ -132,10 +132,10 @@ func (q *outq) borrows() bool {
 }
 
 // throttle pauses the input while the output is over its cap (control frames the peer makes us
-// queue without reading them: a ping flood) or the user paused it, and resumes it once neither
-// holds. A connection paused by its output must drain within the close timeout. Loop only.
+// queue without reading them: a ping flood) or a PauseReason holds it, and resumes it once none
+// does. A connection paused by its output must drain within the close timeout. Loop only.
 func (c *Conn) throttle(over bool) {
-	want := over || c.userPause.Load()
+	want := over || c.pausedBy()
 	switch {
 	case want && !c.paused:
 		c.paused = true
@@ -155,16 +155,10 @@ func (c *Conn) throttle(over bool) {
 // PauseInput stops reading from the connection until ResumeInput: no message is delivered, and
 // the peer is throttled by the kernel's window (see poller.Transport.PauseRead). Safe from any
 // goroutine.
-func (c *Conn) PauseInput() {
-	c.userPause.Store(true)
-	c.wakeLoop()
-}
+func (c *Conn) PauseInput() { c.PauseInputFor(PauseUser) }
 
 // ResumeInput undoes PauseInput. Safe from any goroutine.
-func (c *Conn) ResumeInput() {
-	c.userPause.Store(false)
-	c.wakeLoop()
-}
+func (c *Conn) ResumeInput() { c.ResumeInputFor(PauseUser) }
 
 // wakeLoop asks the loop for a turn, unless it is inside one.
 func (c *Conn) wakeLoop() {
