@@ -317,32 +317,6 @@ func TestExecutorBacklogPausesInput(t *testing.T) {
 	}
 }
 
-// A handler that panics on a worker ends its own connection with 1011 and reports the panic, as
-// on the loop; the worker and the other connections go on.
-func TestExecutorHandlerPanic(t *testing.T) {
-	wstest.CheckLeaks(t)
-	s, addr := startServer(t, &ServerOptions{Executor: NewExecutor(1, 0)}, nil)
-	errs := make(chan error, 1)
-	s.OnConnError(func(_ *Conn, err error) { errs <- err })
-	s.OnText(func(c *Conn, text string) {
-		if text == "boom" {
-			panic("handler bug")
-		}
-		c.SendText(text, nil)
-	})
-	ps := peers(t, addr, 2)
-	ps[0].WriteFrame(true, codec.OpText, []byte("boom"))
-	if reason := ps[0].ExpectClose(codec.CloseInternalError); reason != "internal error" {
-		t.Fatalf("reason %q", reason)
-	}
-	var pe *PanicError
-	if err := recv(t, errs); !errors.As(err, &pe) || pe.Value != "handler bug" {
-		t.Fatalf("error %v", err)
-	}
-	ps[1].WriteFrame(true, codec.OpText, []byte("alive"))
-	ps[1].ExpectFrame(codec.OpText, []byte("alive"))
-}
-
 // A client connection with an executor gets its events on workers, in order: the connect event
 // first, every echo in order though its handler sleeps, the close last.
 func TestExecutorClient(t *testing.T) {
