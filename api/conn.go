@@ -28,8 +28,8 @@ const (
 // must not block (hand blocking work to a goroutine).
 //
 // It is split hot and cold: the struct holds what an idle server connection needs (its engine,
-// handlers, path, kept headers, addresses, registry slot and Data); what few connections use
-// (subprotocols, streams, client-only state) is in a coldState allocated on first use.
+// handlers, path, kept headers, addresses, registry slot and part, and Data); what few connections use
+// (subprotocols, streams, client-only state, topics) is in a coldState allocated on first use.
 type Conn struct {
 	ec     engine.Conn
 	server *Server
@@ -39,6 +39,7 @@ type Conn struct {
 	head     atomic.Pointer[headerLines] // the handshake's headers still kept; nil for none
 	addr     atomic.Pointer[addrs]       // nil until a client connection is dialed
 	regIndex int                         // position in the server's registry, -1 when not in it
+	shard    atomic.Pointer[shard]       // the part of the registry it is in, once open
 	cold     atomic.Pointer[coldState]   // nil until needed; always set on a client
 
 	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
@@ -60,6 +61,7 @@ type coldState struct {
 	late      *lateEvents // a client's events that found no handler yet
 	inStream  *InStream   // the binary message being received, reused from one to the next (loop only)
 	outStream atomic.Pointer[OutStream]
+	member    *membership // the topics subscribed to; guarded by the shard's topicMu
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
