@@ -192,8 +192,13 @@ func TestBroadcastSlowSubscriber(t *testing.T) {
 			opts := &ServerOptions{MaxQueuedBytes: maxQueued, CloseSlowConnections: closeSlow}
 			s, peers, conns := fanoutServer(t, opts, fast+1)
 			slow, slowConn := peers[fast], conns[fast]
-			var drained atomic.Bool
-			slowConn.OnDrain(func(*Conn) { drained.Store(true) })
+			drained := make(chan struct{}, 1)
+			slowConn.OnDrain(func(*Conn) {
+				select {
+				case drained <- struct{}{}:
+				default:
+				}
+			})
 			closed := make(chan error, 1)
 			slowConn.OnError(func(_ *Conn, err error) { closed <- err })
 
@@ -260,15 +265,18 @@ func TestBroadcastSlowSubscriber(t *testing.T) {
 				return
 			}
 			// The slow one reads now: what it gets is in order, with the refused ones missing. Once
-			// its queue drained, one more broadcast reaches it: the last message it reads.
-			last, n, marked := -1, 0, false
-			for last < sent {
-				if drained.Load() && !marked {
+			// its queue drained (OnDrain), one more broadcast reaches it: the last message it reads.
+			go func() {
+				select {
+				case <-drained:
 					pm, _ := NewPreparedMessage(TextMessage, msg(sent))
 					s.Broadcast(pm)
 					pm.Release()
-					marked = true
+				case <-time.After(2 * wstest.Timeout):
 				}
+			}()
+			last, n := -1, 0
+			for last < sent {
 				f, err := slow.ReadFrame()
 				if err != nil {
 					t.Fatalf("slow subscriber after %d messages (last %d of %d): %v", n, last, sent, err)
