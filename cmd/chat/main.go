@@ -7,8 +7,8 @@
 // the connection closes, "<nick> left" is broadcast to the connections that remain. A broadcast
 // goes to every open connection, those that have not sent a nickname yet included, as in the
 // original: every connection subscribes to the one room, a topic, as it opens, and a broadcast
-// is published to the room, framed once for all its members. Unlike the original, which announces "null left", a connection that closes before
-// sending a nickname is not announced.
+// is published to the room, framed once for all its members. Unlike the original, which
+// announces "null left", a connection that closes before sending a nickname is not announced.
 //
 //	go run ./cmd/chat -addr 127.0.0.1:8080
 //

@@ -111,7 +111,9 @@ func fatal(err error) {
 // asks for the library's default (all).
 func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool) *ws.Server {
 	var srv *ws.Server
-	publish := func(_ *ws.Conn, typ ws.MessageType, payload []byte) { srv.Publish(broadcastTopic, typ, payload) }
+	publish := func(_ *ws.Conn, typ ws.MessageType, payload []byte) {
+		srv.Publish(broadcastTopic, typ, payload)
+	}
 	opts := &ws.ServerOptions{
 		MaxBufferLength: maxMessage,
 		TLSConfig:       tlsConfig,
