@@ -83,6 +83,12 @@ type fanout struct {
 	toTopic bool // to topic's subscribers, instead of to the connections keep chooses
 }
 
+// sameReceivers reports whether g goes to the receivers f goes to, known without a filter: every
+// connection, or the subscribers of one topic.
+func (f *fanout) sameReceivers(g *fanout) bool {
+	return f.keep == nil && g.keep == nil && f.toTopic == g.toTopic && f.topic == g.topic
+}
+
 // fanout hands f to every part of the registry that has a receiver for it.
 func (s *Server) fanout(f fanout) {
 	for _, sh := range s.shardList() {

@@ -3,6 +3,7 @@ package api
 import (
 	"sync"
 
+	"github.com/wsloop/wsloop/engine"
 	"github.com/wsloop/wsloop/poller"
 )
 
@@ -26,7 +27,10 @@ type shard struct {
 	spare     []fanout
 	scheduled bool
 
-	touched []*Conn // loop only: the connections whose turn the running task began
+	// Loop only: the scratch of the running task.
+	touched []*Conn            // the connections whose turn it began
+	run1    []*PreparedMessage // the messages of consecutive fan-outs to the same receivers
+	frames  []*engine.Shared   // what goes to one connection
 }
 
 func newShard(l *poller.Loop) *shard {
@@ -96,15 +100,23 @@ func (sh *shard) enqueue(f fanout) {
 }
 
 // run is the shard's task: it queues every pending fan-out on its receivers, in order, then
-// writes each receiver once. On the loop.
+// writes each receiver once. Consecutive fan-outs to the same receivers (every connection, or a
+// topic's subscribers) are queued on each receiver together. On the loop.
 func (sh *shard) run() {
 	sh.mu.Lock()
 	batch := sh.pending
 	sh.pending, sh.spare = sh.spare[:0], nil
 	sh.scheduled = false
 	sh.mu.Unlock()
-	for _, f := range batch {
-		sh.receivers(f, sh.queueOnLoop)
+	for i := 0; i < len(batch); {
+		f := &batch[i]
+		pms := sh.run1[:0]
+		for ; i < len(batch) && (len(pms) == 0 || f.sameReceivers(&batch[i])); i++ {
+			pms = append(pms, batch[i].pm)
+		}
+		sh.receivers(*f, func(c *Conn) { sh.queueOnLoop(c, pms) })
+		clear(pms)
+		sh.run1 = pms[:0]
 	}
 	for i, c := range sh.touched {
 		c.ec.FlushOnLoop() // may run handlers, which may change the registry: it is not iterated here
@@ -117,36 +129,42 @@ func (sh *shard) run() {
 	sh.mu.Unlock()
 }
 
-// queueOnLoop queues pm on c within the task's turn of c.
-func (sh *shard) queueOnLoop(c *Conn, pm *PreparedMessage) {
-	if begun, _ := c.ec.QueueSharedOnLoop(pm.frameFor(c)); begun {
+// queueOnLoop queues pms on c, in order, within the task's turn of c.
+func (sh *shard) queueOnLoop(c *Conn, pms []*PreparedMessage) {
+	frames := sh.frames[:0]
+	for _, pm := range pms {
+		frames = append(frames, pm.frameFor(c))
+	}
+	if c.ec.QueueSharedOnLoop(frames...) {
 		sh.touched = append(sh.touched, c)
 	}
+	clear(frames)
+	sh.frames = frames[:0]
 }
 
 // deliverNow writes f to the receivers of a shard without a loop, from the caller's goroutine.
 func (sh *shard) deliverNow(f fanout) {
 	sh.connMu.RLock()
 	defer sh.connMu.RUnlock()
-	sh.receivers(f, func(c *Conn, pm *PreparedMessage) { _ = c.ec.WriteShared(pm.frameFor(c), nil) })
+	sh.receivers(f, func(c *Conn) { _ = c.ec.WriteShared(f.pm.frameFor(c), nil) })
 }
 
 // receivers calls send for each receiver of f in the shard: the subscribers of its topic, or the
 // connections its filter keeps. On the loop, or with connMu held for a shard without one.
-func (sh *shard) receivers(f fanout, send func(*Conn, *PreparedMessage)) {
+func (sh *shard) receivers(f fanout, send func(*Conn)) {
 	if f.toTopic {
 		sh.topicMu.Lock()
 		defer sh.topicMu.Unlock()
 		if t := sh.topics[f.topic]; t != nil {
 			for _, m := range t.subs {
-				send(m.c, f.pm)
+				send(m.c)
 			}
 		}
 		return
 	}
 	for _, c := range sh.conns {
 		if f.keep == nil || f.keep(c) {
-			send(c, f.pm)
+			send(c)
 		}
 	}
 }

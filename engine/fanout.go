@@ -19,23 +19,23 @@ func (c *Conn) Loop() *poller.Loop {
 	return poller.LoopOf(t)
 }
 
-// QueueSharedOnLoop queues the prepared frame s as WriteShared does (the same refusals and
-// send-queue policy, no callback), without writing it: the frames wait for FlushOnLoop. begun
-// reports that this call began the connection's turn, so the caller must end it with FlushOnLoop
-// once; a connection that is not open begins nothing. Loop only, from a task, not from inside a
-// Session method.
-func (c *Conn) QueueSharedOnLoop(s *Shared) (begun bool, err error) {
+// QueueSharedOnLoop queues the prepared frames ss, in order, each as WriteShared would (the same
+// refusals and send-queue policy, no callback), without writing them: they wait for FlushOnLoop.
+// It reports whether this call began the connection's turn, which the caller must then end with
+// FlushOnLoop once; a connection that is not open begins nothing. Loop only, from a task, not
+// from inside a Session method.
+func (c *Conn) QueueSharedOnLoop(ss ...*Shared) (begun bool) {
 	c.mu.Lock()
-	err = c.sendable()
-	if err == nil {
-		begun = !c.inTurn
-		c.inTurn = true
+	defer c.mu.Unlock()
+	if c.sendable() != nil {
+		return false
 	}
-	c.mu.Unlock()
-	if err != nil {
-		return false, err
+	begun = !c.inTurn
+	c.inTurn = true // sends from other goroutines meanwhile wait for FlushOnLoop too
+	for _, s := range ss {
+		_ = c.appendSharedLocked(s) // a refusal is the policy's: the connection is told by Drained or closed
 	}
-	return begun, c.WriteShared(s, nil)
+	return begun
 }
 
 // FlushOnLoop ends the turn QueueSharedOnLoop began: what was queued goes out in one vectored
