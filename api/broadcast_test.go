@@ -454,3 +454,44 @@ func TestBroadcastTLS(t *testing.T) {
 		}
 	}
 }
+
+// Broadcasts, filtered broadcasts and publications made one after the other reach each receiver
+// in the order of the calls, each only where it is addressed, however many share a loop task.
+// The filter holds the loops until every call is made, so that they do share tasks.
+func TestFanoutInterleavedOrder(t *testing.T) {
+	wstest.CheckLeaks(t)
+	const n, msgs = 6, 90
+	s, peers, conns := fanoutServer(t, nil, n)
+	kept := map[*Conn]bool{conns[0]: true, conns[3]: true} // read by the filter on the loops
+	for _, c := range conns[:n/2] { // connections are spread over the loops in turn: both have some
+		c.Subscribe("half")
+	}
+	want := make([][]int, n) // each connection's messages, in order
+	gate := make(chan struct{})
+	for i := range msgs {
+		pm := prepared(t, TextMessage, seqMsg(i))
+		switch {
+		case i%5 == 0:
+			s.Broadcast(pm)
+		case i%5 == 1:
+			s.BroadcastFunc(pm, func(c *Conn) bool { <-gate; return kept[c] })
+		default: // runs of publications to the same topic
+			s.PublishPrepared("half", pm)
+		}
+		for k, c := range conns {
+			if i%5 == 0 || i%5 == 1 && kept[c] || i%5 > 1 && k < n/2 {
+				want[k] = append(want[k], i)
+			}
+		}
+	}
+	close(gate)
+	for k, p := range peers {
+		for _, i := range want[k] {
+			f, err := p.ReadFrame()
+			if err != nil || string(f.Payload) != string(seqMsg(i)) {
+				t.Fatalf("conn %d: got %q (%v), want %q", k, short(f.Payload), err, seqMsg(i))
+			}
+		}
+		p.ExpectSilence(20 * time.Millisecond)
+	}
+}
