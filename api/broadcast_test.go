@@ -463,7 +463,8 @@ func TestFanoutInterleavedOrder(t *testing.T) {
 	const n, msgs = 6, 90
 	s, peers, conns := fanoutServer(t, nil, n)
 	kept := map[*Conn]bool{conns[0]: true, conns[3]: true} // read by the filter on the loops
-	for _, c := range conns[:n/2] {                        // connections are spread over the loops in turn: both have some
+	// Connections are spread over the loops in turn: both loops have subscribers and others.
+	for _, c := range conns[:n/2] {
 		c.Subscribe("half")
 	}
 	want := make([][]int, n) // each connection's messages, in order
