@@ -64,7 +64,8 @@ func (c *Conn) SendPrepared(pm *PreparedMessage, cb func(error)) error {
 // (SendMessage, SendPrepared) after Broadcast returns may reach it before the broadcast: order a
 // direct send after a broadcast by broadcasting it too, or by sending it from a connection's own
 // handler that the broadcast's delivery triggered. Connections over TLS, which have no event loop,
-// are written by the calling goroutine before Broadcast returns.
+// are written by the calling goroutine before Broadcast returns (so, on a TLS server, not from
+// inside a range over Connections, whose read lock it takes again).
 func (s *Server) Broadcast(pm *PreparedMessage) { s.fanout(fanout{pm: pm}) }
 
 // BroadcastFunc is Broadcast to the open connections for which keep returns true. keep runs on
