@@ -28,8 +28,9 @@ const (
 // must not block (hand blocking work to a goroutine), unless an Executor runs them.
 //
 // It is split hot and cold: the struct holds what an idle server connection needs (its engine,
-// handlers, path, kept headers, addresses, registry slot and Data); what few connections use
-// (subprotocols, streams, client-only state) is in a coldState allocated on first use.
+// handlers, path, kept headers, addresses, registry part and slot, and Data); what few
+// connections use (subprotocols, streams, client-only state, topics) is in a coldState allocated
+// on first use.
 type Conn struct {
 	ec     engine.Conn
 	server *Server
@@ -38,7 +39,8 @@ type Conn struct {
 	path     string
 	head     atomic.Pointer[headerLines] // the handshake's headers still kept; nil for none
 	addr     atomic.Pointer[addrs]       // nil until a client connection is dialed
-	regIndex int                         // position in the server's registry, -1 when not in it
+	regIndex int                         // position in its shard's connections, -1 when not in it
+	shard    atomic.Pointer[shard]       // the part of the server's registry it is in, once open
 	cold     atomic.Pointer[coldState]   // nil until needed; always set on a client
 
 	// Data is a slot for the user's own per-connection value (a nickname, a session). wsloop never
@@ -60,7 +62,8 @@ type coldState struct {
 	late      *lateEvents // a client's events that found no handler yet
 	inStream  *InStream   // the binary message being received, reused from one to the next (loop or worker only)
 	outStream atomic.Pointer[OutStream]
-	executor  *Executor // a client's ClientOptions.Executor
+	executor  *Executor   // a client's ClientOptions.Executor
+	member    *membership // the topics subscribed to; guarded by the shard's topicMu
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).

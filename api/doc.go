@@ -35,6 +35,14 @@
 // valid only during the call. Sends are queued and written once per loop turn; SendMessage echoes
 // a payload without converting it. With OnMessage and SendMessage, a message costs no allocation.
 //
+// # Fan-out
+//
+// A PreparedMessage is framed once and sent to any number of connections without a copy:
+// Conn.SendPrepared, Server.Broadcast (every connection; BroadcastFunc for those a filter keeps),
+// and topics as in uWebSockets (Conn.Subscribe, Server.Publish, Server.PublishPrepared,
+// Server.Subscribers). Each event loop delivers with one task per batch of fan-outs and writes
+// each connection once; a slow connection gets the send-queue policy alone.
+//
 // # Differences from nodejs-websocket
 //
 // Where the original breaks RFC 6455 this package follows the RFC; where its behaviour is a

@@ -47,9 +47,9 @@ type Server struct {
 	ended    chan struct{} // closed once the close event has run
 
 	// The registry of accepted sockets: each is in handshakes from accept until its handshake
-	// succeeds, then in conns until its close is reported.
+	// succeeds, then in the shard of its loop until its close is reported.
 	regMu      sync.RWMutex
-	conns      []*Conn            // open connections, in Connections
+	shards     []*shard           // open connections, in Connections: one part per loop (shard.go)
 	handshakes map[*Conn]net.Conn // connections in their handshake, with their raw socket
 	stopping   bool               // Shutdown swept the registry: a socket taken on later ends at once
 }
@@ -252,7 +252,11 @@ func (s *Server) stopRegistry() ([]*Conn, map[*Conn]net.Conn) {
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
 	s.stopping = true
-	return slices.Clone(s.conns), maps.Clone(s.handshakes)
+	var open []*Conn
+	for _, sh := range s.shards {
+		sh.each(func(c *Conn) bool { open = append(open, c); return true })
+	}
+	return open, maps.Clone(s.handshakes)
 }
 
 // endHandshake ends a connection still in its handshake, at once and from any goroutine, whether
@@ -292,13 +296,31 @@ func (s *Server) Connections() iter.Seq[*Conn] {
 }
 
 func (s *Server) eachConn(yield func(*Conn) bool) {
-	s.regMu.RLock()
-	defer s.regMu.RUnlock()
-	for _, c := range s.conns {
-		if !yield(c) {
+	for _, sh := range s.shardList() {
+		if !sh.each(yield) {
 			return
 		}
 	}
+}
+
+// shardList returns the parts of the registry. Parts are only ever added.
+func (s *Server) shardList() []*shard {
+	s.regMu.RLock()
+	defer s.regMu.RUnlock()
+	return s.shards
+}
+
+// shardOf returns the part of the registry for the connections of loop l (nil: without a loop),
+// making it on first use. s.regMu is held.
+func (s *Server) shardOf(l *poller.Loop) *shard {
+	for _, sh := range s.shards {
+		if sh.loop == l {
+			return sh
+		}
+	}
+	sh := newShard(l)
+	s.shards = append(s.shards, sh)
+	return sh
 }
 
 // newSession makes the connection object of an accepted socket (on the accept goroutine).
@@ -412,28 +434,25 @@ func fields(h http.Header) []codec.HeaderField {
 func (s *Server) opened(c *Conn) {
 	s.regMu.Lock()
 	delete(s.handshakes, c)
-	c.regIndex = len(s.conns)
-	s.conns = append(s.conns, c)
+	sh := s.shardOf(c.ec.Loop())
 	s.regMu.Unlock()
+	c.shard.Store(sh)
+	sh.add(c)
 	if fn := s.onConn.Load(); fn != nil && *fn != nil {
 		(*fn)(c)
 	}
 	c.trimHeaders(s.opts.KeepHeaders)
 }
 
-// unregister takes a connection out of the registry (and so out of Connections).
+// unregister takes a connection out of the registry (and so out of Connections), and out of its
+// topics.
 func (s *Server) unregister(c *Conn) {
 	s.regMu.Lock()
-	defer s.regMu.Unlock()
 	delete(s.handshakes, c)
-	if i := c.regIndex; i >= 0 && i < len(s.conns) && s.conns[i] == c {
-		last := len(s.conns) - 1
-		s.conns[i] = s.conns[last]
-		s.conns[i].regIndex = i
-		s.conns[last] = nil
-		s.conns = s.conns[:last]
+	s.regMu.Unlock()
+	if sh := c.shard.Load(); sh != nil {
+		sh.remove(c)
 	}
-	c.regIndex = -1
 }
 
 // socketDone counts an accepted socket out, once its connection's close event has run.

@@ -8,9 +8,10 @@ import (
 // TestConnSize guards the idle cost of a connection: Conn is allocated once per socket, and it
 // must fit Go's 288-byte size class (it was 400, in the 416 class, before the engine's rarely
 // used state moved behind a pointer; 496 before coldState). What makes it up: engine.Conn,
-// embedded, is 208 bytes (see engine's TestConnSize); then the path and Data (16 each) and six
-// words (server, handlers, kept headers, addresses, registry slot, cold part). A field that only
-// some connections use belongs in coldState: one more word here costs 32 bytes per connection.
+// embedded, is 200 bytes (see engine's TestConnSize); then the path and Data (16 each) and seven
+// words (server, handlers, kept headers, addresses, registry part and slot, cold part). A field
+// that only some connections use belongs in coldState: one more word here costs 32 bytes per
+// connection.
 func TestConnSize(t *testing.T) {
 	const limit = 288
 	if got := unsafe.Sizeof(Conn{}); got > limit {

@@ -59,6 +59,7 @@ type Conn struct {
 	terminated bool          // Terminate was called, or a full queue under CloseSlow: close at once
 	opened     bool          // loop only: the handshake succeeded
 	paused     bool          // loop only: input is paused, by the output over its cap or a PauseReason
+	recheck    bool          // loop only: something waits on the output: look again at the next tick
 	pauses     atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
 	q          *outq         // output; nil while nothing is queued or awaited
 	lend       lending

@@ -4,14 +4,13 @@ package engine
 type deadlines struct {
 	handshake int64 // the opening handshake (TLS included) must be done by then
 	close     int64 // the closing handshake and the output's drain must be done by then
-	drain     int64 // look at the output again (callbacks, a refusal or a close wait on it)
 	overflow  int64 // the output, over its cap, must be back under it by then
 	armed     int64 // the deadline the transport was given
 }
 
 func (d *deadlines) earliest() int64 {
 	m := int64(0)
-	for _, t := range [...]int64{d.handshake, d.close, d.drain, d.overflow} {
+	for _, t := range [...]int64{d.handshake, d.close, d.overflow} {
 		if t != 0 && (m == 0 || t < m) {
 			m = t
 		}
@@ -27,6 +26,9 @@ func (c *Conn) armTimer() {
 	at := c.deadline.earliest()
 	if k := c.ka; k != nil && k.due != 0 && (at == 0 || k.due < at) {
 		at = k.due
+	}
+	if soon := c.t.Now() + 1; c.recheck && (at == 0 || soon < at) { // the next tick
+		at = soon
 	}
 	if at != c.deadline.armed && !c.t.Closed() {
 		c.deadline.armed = at
@@ -54,7 +56,7 @@ func (c *Conn) OnTimer(now int64) {
 		c.abort(ErrDrainTime)
 		return
 	}
-	d.drain = 0
+	c.recheck = false
 	c.beginTurn()
 	if k := c.ka; k != nil && k.due != 0 && now >= k.due {
 		c.keepaliveDue(now)

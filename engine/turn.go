@@ -105,10 +105,7 @@ func (c *Conn) afterFlush() {
 	if c.settle(drained) {
 		return
 	}
-	c.deadline.drain = 0
-	if waiting || refused {
-		c.deadline.drain = c.t.Now() + 1 // look again at the next tick
-	}
+	c.recheck = waiting || refused // callbacks, a refusal or a close wait on the output
 	c.armTimer()
 }
 

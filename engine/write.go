@@ -27,6 +27,11 @@ func (c *Conn) WriteBinary(payload []byte, cb func(error)) error {
 // server connections: a client must mask each frame.
 func (c *Conn) WriteShared(s *Shared, cb func(error)) error {
 	c.mu.Lock()
+	return c.queuedLocked(c.appendSharedLocked(s), cb)
+}
+
+// appendSharedLocked queues the prepared frame s unless the send is refused. c.mu is held.
+func (c *Conn) appendSharedLocked(s *Shared) error {
 	err := c.sendable()
 	if err == nil {
 		err = c.streamingError(s.op)
@@ -40,7 +45,7 @@ func (c *Conn) WriteShared(s *Shared, cb func(error)) error {
 	if err == nil {
 		c.queue().appendShared(s)
 	}
-	return c.queuedLocked(err, cb)
+	return err
 }
 
 func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error {

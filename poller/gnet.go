@@ -28,6 +28,8 @@ func (c *gnetConn) Writev(bufs [][]byte) error {
 	var err error
 	if len(bufs) == 1 {
 		_, err = c.gc.Write(bufs[0])
+	} else if done, werr := writeCoalesced(c.gc, bufs); done {
+		err = werr
 	} else {
 		_, err = c.gc.Writev(bufs)
 	}

@@ -6,8 +6,9 @@
 // and is broadcast as "<nick> entered"; every later text is broadcast as "[<nick>] <text>"; when
 // the connection closes, "<nick> left" is broadcast to the connections that remain. A broadcast
 // goes to every open connection, those that have not sent a nickname yet included, as in the
-// original. Unlike the original, which announces "null left", a connection that closes before
-// sending a nickname is not announced.
+// original: every connection subscribes to the one room, a topic, as it opens, and a broadcast
+// is published to the room, framed once for all its members. Unlike the original, which
+// announces "null left", a connection that closes before sending a nickname is not announced.
 //
 //	go run ./cmd/chat -addr 127.0.0.1:8080
 //
@@ -50,6 +51,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -100,6 +102,9 @@ func main() {
 	}
 }
 
+// room is the topic every connection joins: the chat's one room.
+const room = "room"
+
 // shutdownGrace is how long a signalled server waits for its connections' closing handshakes.
 const shutdownGrace = 5 * time.Second
 
@@ -110,23 +115,25 @@ func fatal(err error) {
 
 // newChatServer builds the chat server, a secure one (https:// and wss://) when tlsConfig is not
 // nil; main and the tests share it. seen, if not nil, is called
-// with every line broadcast and the remote addresses of the connections it was sent to; it runs
-// on the loop of the connection that caused the broadcast and must not block.
+// with every line broadcast and the remote addresses of the connections in the room when it was
+// published; it runs on the loop of the connection that caused the broadcast and must not block.
 func newChatServer(tlsConfig *tls.Config, seen func(line string, to []net.Addr)) *ws.Server {
 	var srv *ws.Server
 	broadcast := func(line string) {
-		var to []net.Addr
-		for c := range srv.Connections() {
-			c.SendText(line, nil)
-			if seen != nil {
-				to = append(to, c.RemoteAddr())
-			}
-		}
 		if seen != nil {
+			var to []net.Addr
+			for c := range srv.Connections() {
+				if slices.Contains(c.Topics(), room) {
+					to = append(to, c.RemoteAddr())
+				}
+			}
 			seen(line, to)
 		}
+		srv.Publish(room, ws.TextMessage, []byte(line))
 	}
-	srv = ws.CreateServer(&ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig}, nil)
+	srv = ws.CreateServer(&ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig}, func(c *ws.Conn) {
+		c.Subscribe(room) // left when the connection closes
+	})
 	// A connection's Data holds its nickname once it has sent one. Both handlers run on the
 	// connection's own loop, so Data needs no lock.
 	srv.OnText(func(c *ws.Conn, text string) {
@@ -138,8 +145,8 @@ func newChatServer(tlsConfig *tls.Config, seen func(line string, to []net.Addr))
 		}
 		broadcast("[" + nick + "] " + text)
 	})
-	// The server drops a connection from Connections before its close handler runs, so the one
-	// leaving is not among the recipients.
+	// A connection leaves its topics before its close handler runs, so the one leaving is not
+	// among the recipients.
 	srv.OnConnClose(func(c *ws.Conn, _ int, _ string) {
 		if nick, named := c.Data.(string); named {
 			broadcast(nick + " left")

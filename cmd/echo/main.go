@@ -38,7 +38,6 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -123,8 +122,10 @@ func fatal(err error) {
 // tests share it. It reads no header, so its connections keep none once open unless keepHeaders
 // asks for the library's default (all). Each of tune, if any, adjusts the options last.
 func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune ...func(*ws.ServerOptions)) *ws.Server {
-	var b broadcaster
 	var srv *ws.Server
+	publish := func(_ *ws.Conn, typ ws.MessageType, payload []byte) {
+		srv.Publish(broadcastTopic, typ, payload)
+	}
 	opts := &ws.ServerOptions{
 		MaxBufferLength: maxMessage,
 		TLSConfig:       tlsConfig,
@@ -140,9 +141,8 @@ func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune
 	}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		if c.Path() == "/broadcast" {
-			b.join(c)
-			c.OnMessage(b.send)
-			c.OnClose(b.leave)
+			c.Subscribe(broadcastTopic) // left when the connection closes
+			c.OnMessage(publish)
 		}
 	})
 	srv.OnMessage(echo)
@@ -160,34 +160,9 @@ func countConns(srv *ws.Server) int {
 	return n
 }
 
-// broadcaster is the set of connections on /broadcast.
-type broadcaster struct {
-	mu    sync.RWMutex
-	conns map[*ws.Conn]struct{}
-}
-
-func (b *broadcaster) join(c *ws.Conn) {
-	b.mu.Lock()
-	if b.conns == nil {
-		b.conns = make(map[*ws.Conn]struct{})
-	}
-	b.conns[c] = struct{}{}
-	b.mu.Unlock()
-}
-
-func (b *broadcaster) leave(c *ws.Conn, _ int, _ string) {
-	b.mu.Lock()
-	delete(b.conns, c)
-	b.mu.Unlock()
-}
-
-func (b *broadcaster) send(_ *ws.Conn, typ ws.MessageType, payload []byte) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for c := range b.conns {
-		c.SendMessage(typ, payload, nil)
-	}
-}
+// broadcastTopic is the topic of the connections on /broadcast: a message one of them sends is
+// published to it, framed once for all of them, the sender included.
+const broadcastTopic = "broadcast"
 
 // statsHandler serves GET /stats.
 func statsHandler(connections func() int) http.Handler {
