@@ -156,3 +156,24 @@ func TestStreamDeadlinesAllocateNothing(t *testing.T) {
 	}
 	waitIdle(t)
 }
+
+// A stream whose session holds its lock (a handler that blocks) delays no other stream's
+// deadline, and its own fires once it lets go.
+func TestStreamBlockedSessionDelaysNoOtherDeadline(t *testing.T) {
+	var atA, atB int64
+	a, aFired := firedAt(func(now int64) []int64 { atA = now + int64(2*Tick); return []int64{atA} })
+	b, bFired := firedAt(func(now int64) []int64 { atB = now + int64(Tick); return []int64{atB} })
+	const hold = 6 * Tick
+	b.wake = func(Transport) { time.Sleep(hold) }
+	streamPair(t, b)
+	await(t, b.opened, "OnOpen")
+	streamPair(t, a)
+	await(t, a.opened, "OnOpen")
+	b.t.Wake()
+	expectFires(t, "the other stream", aFired, 2*Tick+Tick+timerSlack, atA)
+	time.Sleep(time.Duration(atB-nowNano()) + hold + timerSlack)
+	if n := len(bFired); n != 1 {
+		t.Fatalf("the blocked stream's deadline fired %d times once it let go, want once", n)
+	}
+	waitIdle(t)
+}
