@@ -18,4 +18,9 @@
 // reading, wake, deadline, close). Writes from other goroutines never use gnet's AsyncWrite: a
 // session queues its own output and calls Transport.Wake, and each loop runs one task that wakes
 // every session that asked.
+//
+// Deadlines (Transport.SetDeadline) go on hashed timer wheels, never on a runtime timer per
+// connection, and arming one allocates nothing: each loop has a wheel for its connections, swept
+// on the loop every Tick; the streams, which have no loop, share one process-wide wheel
+// (streamTimers), swept every Tick by a single runtime timer while it holds entries.
 package poller

@@ -11,14 +11,13 @@ import (
 
 // gnetConn is the transport of a plain TCP connection on a gnet loop.
 type gnetConn struct {
-	gc       gnet.Conn
-	loop     *Loop
-	session  Session
-	deadline int64 // unix nanoseconds; 0 when no deadline is set
-	filed    int64 // the wheel tick this connection has its live entry under; 0 for none
-	closed   bool
-	paused   bool
-	woken    atomic.Bool
+	gc      gnet.Conn
+	loop    *Loop
+	session Session
+	timing  // on its loop's wheel
+	closed  bool
+	paused  bool
+	woken   atomic.Bool
 }
 
 func (c *gnetConn) Writev(bufs [][]byte) error {
@@ -94,6 +93,16 @@ func (c *gnetConn) SetDeadline(at int64) {
 	}
 }
 
+func (c *gnetConn) timer() *timing { return &c.timing }
+
+// fire implements timed: the loop's sweep calls it.
+func (c *gnetConn) fire(now int64) {
+	if !c.closed && c.deadline != 0 && c.deadline <= now {
+		c.deadline = 0
+		c.session.OnTimer(now)
+	}
+}
+
 func (c *gnetConn) Now() int64                       { return nowNano() }
 func (c *gnetConn) RemoteAddr() net.Addr             { return c.gc.RemoteAddr() }
 func (c *gnetConn) LocalAddr() net.Addr              { return c.gc.LocalAddr() }
@@ -146,6 +155,7 @@ func (p *Poller) OnClose(gc gnet.Conn, err error) gnet.Action {
 // ended runs the session's OnClose once.
 func (p *Poller) ended(c *gnetConn, err error) {
 	c.closed = true
+	c.deadline = 0 // its wheel entry is dropped at its sweep
 	c.loop.conns.Add(-1)
 	p.live.Add(-1)
 	c.session.OnClose(err)

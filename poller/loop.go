@@ -30,7 +30,7 @@ type Loop struct {
 	conns     atomic.Int64 // connections open on the loop
 	enrolling atomic.Int64 // connections handed to the loop that it has not opened or refused yet
 
-	timers wheel // loop only
+	timers wheel[*gnetConn] // loop only
 }
 
 func newLoop(el gnet.EventLoop) *Loop {

@@ -19,15 +19,15 @@ import (
 // written by a short-lived goroutine per batch of wakes; and the output goes through a writer
 // goroutine of its own, so that no write ever blocks while the mutex is held. Writev copies the
 // bytes into chunks that the writer then writes, each within writeTimeout, and the writer ends as
-// soon as they are written, so that an idle connection keeps no writer.
+// soon as they are written, so that an idle connection keeps no writer. Its deadline goes on
+// streamTimers, the one timer wheel of all streams, which the stream leaves when it closes.
 type stream struct {
 	nc       net.Conn
 	raw      net.Conn // the socket under nc: closing it interrupts any read or write at once
 	session  Session
-	mu       sync.Mutex // the connection's "loop"
-	resume   sync.Cond  // signalled when a paused read may go on; with mu
-	timer    *time.Timer
-	deadline int64
+	mu       sync.Mutex        // the connection's "loop"
+	resume   sync.Cond         // signalled when a paused read may go on; with mu
+	timing                     // on streamTimers, guarded by its mu
 	out      []*bufpool.Buffer // output Writev took and the writer has not taken yet, in order
 	buffered int               // bytes of output not written yet: in out and in the writer's hands
 	closed   bool              // OnClose ran
@@ -342,7 +342,8 @@ func (st *stream) halfClose() {
 }
 
 // closeOrderly closes a connection whose output is all written. A TLS connection sends its
-// close_notify first, if the kernel takes it within closeNotifyWait. It runs on the writer.
+// close_notify first, if the kernel takes it within closeNotifyWait. It runs on the writer. Its
+// runtime timer is one per close, not one per deadline: deadlines are on streamTimers.
 func (st *stream) closeOrderly() {
 	if st.raw == st.nc {
 		st.nc.Close()
@@ -372,21 +373,9 @@ func (st *stream) Wake() {
 }
 
 func (st *stream) SetDeadline(at int64) {
-	st.deadline = at
-	if st.timer != nil {
-		st.timer.Stop()
+	if !st.closed {
+		streamTimers.set(st, at)
 	}
-	if at == 0 || st.closed {
-		return
-	}
-	st.timer = time.AfterFunc(time.Duration(at-nowNano()), func() {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if !st.closed && st.deadline == at {
-			st.deadline = 0
-			st.session.OnTimer(nowNano())
-		}
-	})
 }
 
 func (st *stream) Now() int64           { return nowNano() }
@@ -419,9 +408,7 @@ func (st *stream) finish(err error) {
 		st.abrupt = true
 		st.raw.Close()
 	}
-	if st.timer != nil {
-		st.timer.Stop()
-	}
+	streamTimers.set(st, 0) // leaves the wheel at its entry's sweep
 	st.resume.Signal()
 	if st.own || errors.Is(err, net.ErrClosed) {
 		err = nil

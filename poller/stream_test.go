@@ -24,6 +24,7 @@ const waitLimit = 5 * time.Second
 type streamSession struct {
 	open    func(Transport)
 	wake    func(Transport)
+	timer   func(Transport, int64)
 	t       Transport
 	opened  chan struct{}
 	closed  chan error
@@ -43,8 +44,12 @@ func (s *streamSession) OnOpen(t Transport, _ int64) {
 	close(s.opened)
 }
 func (s *streamSession) OnTraffic(in []byte) int { return len(in) }
-func (s *streamSession) OnTimer(int64)           {}
 func (s *streamSession) OnClose(err error)       { s.closed <- err }
+func (s *streamSession) OnTimer(now int64) {
+	if s.timer != nil {
+		s.timer(s.t, now)
+	}
+}
 func (s *streamSession) OnWake() {
 	s.wakesMu.Lock()
 	s.wakes = append(s.wakes, s.t.Buffered())
