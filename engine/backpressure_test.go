@@ -244,3 +244,21 @@ func TestQueueSharedFrame(t *testing.T) {
 		t.Fatalf("a shared frame from a client: %v", err)
 	}
 }
+
+// Under CloseSlow, a send refused from inside a handler (inside the turn) ends the connection when
+// the turn ends, as one refused from another goroutine does at its wake: error, then close 1006.
+func TestCloseSlowFromInsideATurn(t *testing.T) {
+	c := openServer(t, Config{MaxQueue: 64 << 10, CloseSlow: true})
+	c.m.SetKernelRoom(0)
+	big := make([]byte, 40<<10)
+	var refused error
+	c.ev.message = func(codec.Opcode, []byte) {
+		_ = c.WriteBinary(big, nil)
+		refused = c.WriteBinary(big, nil)
+	}
+	c.m.Feed(frame(true, codec.OpText, "go"))
+	if !errors.Is(refused, ErrQueueFull) {
+		t.Fatalf("the second send = %v, want ErrQueueFull", refused)
+	}
+	c.ev.expect(t, `text "go"`, "error "+ErrQueueFull.Error(), `closed true 1006 ""`)
+}

@@ -149,16 +149,24 @@ func (c *Conn) OnOpen(t poller.Transport, started int64) {
 // gave a deferred handshake its verdict.
 func (c *Conn) OnWake() {
 	defer c.recoverHandler()
-	c.mu.Lock()
-	givenUp, cancelErr := (!c.opened && c.state == Closing) || c.terminated, c.cancelErr
-	c.mu.Unlock()
-	if givenUp {
-		c.abort(cancelErr)
+	if c.abortIfGivenUp() {
 		return
 	}
 	c.beginTurn()
 	c.answerDeferred()
 	c.endTurn()
+}
+
+// abortIfGivenUp ends the connection at once if it was given up (WriteClose or Cancel during the
+// handshake, Terminate, or a full queue under CloseSlow), and reports whether it did. Loop only.
+func (c *Conn) abortIfGivenUp() bool {
+	c.mu.Lock()
+	givenUp, cancelErr := (!c.opened && c.state == Closing) || c.terminated, c.cancelErr
+	c.mu.Unlock()
+	if givenUp {
+		c.abort(cancelErr)
+	}
+	return givenUp
 }
 
 // OnTraffic implements poller.Session.

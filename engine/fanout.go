@@ -39,19 +39,14 @@ func (c *Conn) QueueSharedOnLoop(ss ...*Shared) (begun bool) {
 }
 
 // FlushOnLoop ends the turn QueueSharedOnLoop began: what was queued goes out in one vectored
-// write, and a connection that the send-queue policy gave up (CloseSlow) is closed. Loop only.
+// write, and a connection that the send-queue policy gave up (CloseSlow) is closed, as at the end
+// of every turn. Loop only.
 func (c *Conn) FlushOnLoop() {
 	defer c.recoverHandler()
 	if c.t.Closed() {
 		return
 	}
 	c.endTurn()
-	c.mu.Lock()
-	givenUp, cancelErr := c.terminated, c.cancelErr
-	c.mu.Unlock()
-	if givenUp && !c.t.Closed() {
-		c.abort(cancelErr)
-	}
 }
 
 // Retain takes a reference to s for a holder that will give it back with Release: a fan-out not

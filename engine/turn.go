@@ -15,7 +15,7 @@ func (c *Conn) beginTurn() {
 // endTurn flushes what the turn queued, settles what waits on the output and gives back the rare
 // state if the turn left it empty. Loop only.
 func (c *Conn) endTurn() {
-	if c.t.Closed() {
+	if c.t.Closed() || c.opened && c.abortIfGivenUp() { // a send refused in the turn under CloseSlow
 		return
 	}
 	c.flush()
