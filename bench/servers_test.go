@@ -10,7 +10,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"slices"
 
 	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
@@ -73,8 +72,8 @@ func newServer(name string) benchServer {
 	return nil
 }
 
-// wsloop: OnMessage + SendMessage, the documented zero-copy path, on its gnet loops; broadcast
-// over Server.Connections.
+// wsloop: OnMessage + SendMessage, the documented zero-copy path, on its gnet loops; broadcast:
+// one PreparedMessage and Server.Broadcast, which queues one task per loop.
 type wsloopServer struct{ s *wsloop.Server }
 
 func (w *wsloopServer) serve(ln net.Listener) error {
@@ -92,9 +91,12 @@ func (w *wsloopServer) count() int {
 }
 
 func (w *wsloopServer) broadcast(msg []byte) {
-	peerkit.Fanout(slices.Collect(w.s.Connections()), func(c *wsloop.Conn) {
-		c.SendMessage(wsloop.BinaryMessage, msg, nil)
-	})
+	pm, err := wsloop.NewPreparedMessage(wsloop.BinaryMessage, msg)
+	if err != nil {
+		panic(err) // a binary message is always valid
+	}
+	w.s.Broadcast(pm)
+	pm.Release()
 }
 
 // gorilla: net/http and a goroutine per connection reading with NextReader and writing with

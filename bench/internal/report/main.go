@@ -354,8 +354,8 @@ func writeTables(b *strings.Builder, r *results) {
 	}
 
 	b.WriteString("### Broadcast: one message to every connection (server-side fan-out), clients count deliveries\n\n")
-	b.WriteString("Every server writes through the same fan-out helper (the connections split over GOMAXPROCS goroutines) with its own broadcast primitive: " +
-		"wsloop `SendMessage`, gorilla `PreparedMessage`, gobwas `CompileFrame`, gws `Broadcaster`, nbio `WriteMessage`, coder `Write`. " +
+	b.WriteString("Every peer writes through the same fan-out helper (the connections split over GOMAXPROCS goroutines) with its own broadcast primitive, " +
+		"and wsloop hands the message to its loops with `Broadcast` of a `PreparedMessage`: gorilla `PreparedMessage`, gobwas `CompileFrame`, gws `Broadcaster`, nbio `WriteMessage`, coder `Write`. " +
 		"An op is one message delivered to all C clients; the 10,000-connection case fits the 20,000-descriptor limit because the server is a child process.\n\n")
 	for _, u := range []struct {
 		title, unit string
