@@ -41,7 +41,9 @@
 // Conn.SendPrepared, Server.Broadcast (every connection; BroadcastFunc for those a filter keeps),
 // and topics as in uWebSockets (Conn.Subscribe, Server.Publish, Server.PublishPrepared,
 // Server.Subscribers). Each event loop delivers with one task per batch of fan-outs and writes
-// each connection once; a slow connection gets the send-queue policy alone.
+// each connection once; a slow connection gets the send-queue policy alone. Conn.BufferedAmount
+// tells what a connection has queued, and Server.Stats the server's counters (refused sends, slow
+// and keepalive closes, pings, closes by code) for the user to export.
 //
 // # Differences from nodejs-websocket
 //
