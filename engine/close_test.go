@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +189,29 @@ func TestCloseVanishedPeer(t *testing.T) {
 	c := openServer(t, Config{})
 	c.m.PeerGone(errors.New("connection reset"))
 	c.ev.expect(t, "error connection reset", `closed true 1006 ""`)
+}
+
+// A write that fails closes the connection inside the write, as gnet's does: OnClose gives the
+// output queue back to its pool then, so the flush that made the write must not touch the queue
+// afterwards (another connection may own it by then). The send's callback gets the error once.
+func TestWriteFailingClosesInsideTheFlush(t *testing.T) {
+	c := openServer(t, Config{})
+	q := new(outq) // a queue never used: its spare slice is nil until a write gives one back
+	c.q = q
+	sent := make(chan error, 2)
+	c.m.FailWrites(io.ErrClosedPipe)
+	shared := NewShared(codec.OpText, []byte("echo")) // a segment beside the owned bytes
+	defer shared.Release()
+	c.ev.message = func(codec.Opcode, []byte) { _ = c.WriteShared(shared, func(err error) { sent <- err }) }
+	c.m.Feed(frame(true, codec.OpText, "go"))
+	c.ev.expect(t, `text "go"`, "error "+io.ErrClosedPipe.Error(), `closed true 1006 ""`)
+	if err := <-sent; !errors.Is(err, ErrClosed) {
+		t.Fatalf("the callback got %v, want ErrClosed", err)
+	}
+	if len(sent) != 0 {
+		t.Fatal("the callback ran twice")
+	}
+	if q.spare != nil || q.owned != nil || len(q.segs) != 0 {
+		t.Fatal("the flush wrote to the queue after OnClose had given it back")
+	}
 }

@@ -127,18 +127,25 @@ func (q *outq) take() (*bufpool.Buffer, []segment) {
 	return owned, segs
 }
 
-// written gives back what take handed over, once written. Loop only; q's mutex is not needed for
-// owned and segs, but is held for spare.
+// written gives back what take handed over, once written, keeping segs for the next take. Loop
+// only; q's mutex is not needed for owned and segs, but is held for spare.
 func (q *outq) written(owned *bufpool.Buffer, segs []segment) {
+	giveBack(owned, segs)
+	if q.spare == nil {
+		q.spare = segs[:0]
+	}
+}
+
+// giveBack returns the owned buffer to its pool and the shared frames' references. It is all
+// that is left to do with what take handed over when the queue itself is gone: the connection
+// closed during the write, and its queue went back to the pool.
+func giveBack(owned *bufpool.Buffer, segs []segment) {
 	bufpool.Put(owned)
 	for i := range segs {
 		if segs[i].shared != nil {
 			segs[i].shared.release()
 		}
 		segs[i] = segment{}
-	}
-	if q.spare == nil {
-		q.spare = segs[:0]
 	}
 }
 

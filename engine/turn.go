@@ -50,7 +50,11 @@ func (c *Conn) flush() {
 	c.mu.Unlock()
 	write(c.t, owned, segs)
 	c.mu.Lock()
-	q.written(owned, segs)
+	if c.q == q {
+		q.written(owned, segs)
+	} else { // the write failed and closed the connection: OnClose gave the queue back already
+		giveBack(owned, segs)
+	}
 	c.mu.Unlock()
 	c.releaseRetired()
 }

@@ -27,6 +27,7 @@ type Memory struct {
 	closeErr error
 	woken    atomic.Bool
 	writes   int
+	failWith error // the next write fails with it, closing the connection inside the write
 }
 
 // NewMemory opens s on an in-memory transport whose clock reads now, with no limit on what the
@@ -141,10 +142,18 @@ func (m *Memory) end(err error) {
 	m.session.OnClose(err)
 }
 
+// FailWrites makes the next write fail with err, and close the connection (OnClose runs) before
+// Writev returns, as a gnet write that fails does.
+func (m *Memory) FailWrites(err error) { m.failWith = err }
+
 // Writev implements Transport.
 func (m *Memory) Writev(bufs [][]byte) error {
 	if m.closed {
 		return net.ErrClosed
+	}
+	if err := m.failWith; err != nil {
+		m.end(err)
+		return err
 	}
 	m.writes++
 	for _, b := range bufs {
