@@ -114,7 +114,20 @@ func (sh *shard) run() {
 		for ; i < len(batch) && (len(pms) == 0 || f.sameReceivers(&batch[i])); i++ {
 			pms = append(pms, batch[i].pm)
 		}
-		sh.receivers(*f, func(c *Conn) { sh.queueOnLoop(c, pms) })
+		var joined *engine.Shared // the run in one piece, for the receivers with room for it whole
+		if len(pms) > 1 {
+			frames := sh.frames[:0]
+			for _, pm := range pms {
+				frames = append(frames, pm.plain)
+			}
+			joined = engine.JoinShared(frames)
+			clear(frames)
+			sh.frames = frames[:0]
+		}
+		sh.receivers(*f, func(c *Conn) { sh.queueOnLoop(c, joined, pms) })
+		if joined != nil {
+			joined.Release()
+		}
 		clear(pms)
 		sh.run1 = pms[:0]
 	}
@@ -129,13 +142,14 @@ func (sh *shard) run() {
 	sh.mu.Unlock()
 }
 
-// queueOnLoop queues pms on c, in order, within the task's turn of c.
-func (sh *shard) queueOnLoop(c *Conn, pms []*PreparedMessage) {
+// queueOnLoop queues pms on c, in order, within the task's turn of c: as joined, their frames in
+// one piece, if it is not nil and fits c's queue whole.
+func (sh *shard) queueOnLoop(c *Conn, joined *engine.Shared, pms []*PreparedMessage) {
 	frames := sh.frames[:0]
 	for _, pm := range pms {
 		frames = append(frames, pm.frameFor(c))
 	}
-	if c.ec.QueueSharedOnLoop(frames...) {
+	if c.ec.QueueSharedOnLoop(joined, frames...) {
 		sh.touched = append(sh.touched, c)
 	}
 	clear(frames)

@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/wsloop/wsloop/poller"
+import (
+	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/poller"
+)
 
 // Fan-out from a task on a connection's loop (poller.Loop.Execute): the task queues prepared
 // frames on many connections with QueueSharedOnLoop, which begins a turn on each connection the
@@ -21,10 +24,11 @@ func (c *Conn) Loop() *poller.Loop {
 
 // QueueSharedOnLoop queues the prepared frames ss, in order, each as WriteShared would (the same
 // refusals and send-queue policy, no callback), without writing them: they wait for FlushOnLoop.
-// It reports whether this call began the connection's turn, which the caller must then end with
-// FlushOnLoop once; a connection that is not open begins nothing. Loop only, from a task, not
-// from inside a Session method.
-func (c *Conn) QueueSharedOnLoop(ss ...*Shared) (begun bool) {
+// joined, if not nil, holds the frames of ss in one piece (JoinShared): when it fits the send
+// queue whole it is queued instead, one piece for all of them. It reports whether this call began
+// the connection's turn, which the caller must then end with FlushOnLoop once; a connection that
+// is not open begins nothing. Loop only, from a task, not from inside a Session method.
+func (c *Conn) QueueSharedOnLoop(joined *Shared, ss ...*Shared) (begun bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sendable() != nil {
@@ -32,10 +36,24 @@ func (c *Conn) QueueSharedOnLoop(ss ...*Shared) (begun bool) {
 	}
 	begun = !c.inTurn
 	c.inTurn = true // sends from other goroutines meanwhile wait for FlushOnLoop too
+	if joined != nil && c.appendJoinedLocked(joined) {
+		return begun
+	}
 	for _, s := range ss {
 		_ = c.appendSharedLocked(s) // a refusal is the policy's: the connection is told by Drained or closed
 	}
 	return begun
+}
+
+// appendJoinedLocked queues joined if it may go whole: no stream in progress, a server, and room
+// for all of it. Otherwise it queues nothing, and the frames go one by one, each under the policy.
+// c.mu is held.
+func (c *Conn) appendJoinedLocked(joined *Shared) bool {
+	if c.streaming || c.cfg.Role != codec.ServerRole || !c.fitsLocked(len(joined.frame())) {
+		return false
+	}
+	c.queue().appendShared(joined)
+	return true
 }
 
 // FlushOnLoop ends the turn QueueSharedOnLoop began: what was queued goes out in one vectored

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -219,6 +220,23 @@ func NewShared(op codec.Opcode, payload []byte) *Shared {
 	s.buf.B = codec.AppendFrame(s.buf.B, true, op, payload, codec.ServerRole, [4]byte{})
 	s.refs.Store(1)
 	return s
+}
+
+// JoinShared prepares one piece holding the frames of ss, in order: a batch of prepared messages
+// for the same connections then costs each connection one reference and one piece of its write
+// instead of one per message. The caller holds one reference; ss are left as they are.
+func JoinShared(ss []*Shared) *Shared {
+	n := 0
+	for _, s := range ss {
+		n += len(s.frame())
+	}
+	j := &Shared{buf: bufpool.Get(), op: ss[0].op}
+	j.buf.B = slices.Grow(j.buf.B[:0], n)
+	for _, s := range ss {
+		j.buf.B = append(j.buf.B, s.frame()...)
+	}
+	j.refs.Store(1)
+	return j
 }
 
 // Release gives back the creator's reference.

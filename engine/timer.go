@@ -27,8 +27,10 @@ func (c *Conn) armTimer() {
 	if k := c.ka; k != nil && k.due != 0 && (at == 0 || k.due < at) {
 		at = k.due
 	}
-	if soon := c.t.Now() + 1; c.recheck && (at == 0 || soon < at) { // the next tick
-		at = soon
+	if c.recheck { // the next tick
+		if soon := c.t.Now() + 1; at == 0 || soon < at {
+			at = soon
+		}
 	}
 	if at != c.deadline.armed && !c.t.Closed() {
 		c.deadline.armed = at

@@ -117,10 +117,13 @@ func (c *Conn) heldLocked() int {
 	return c.q.held()
 }
 
+// fitsLocked reports whether n more bytes fit the send queue. c.mu is held.
+func (c *Conn) fitsLocked(n int) bool { return int64(c.heldLocked()+n) <= c.cfg.maxQueue() }
+
 // roomLocked checks that n more bytes fit the send queue. When they do not, the send is refused,
 // or under CloseSlow the connection is given up. c.mu is held.
 func (c *Conn) roomLocked(n int) error {
-	if int64(c.heldLocked()+n) <= c.cfg.maxQueue() {
+	if c.fitsLocked(n) {
 		return nil
 	}
 	c.refused = true
