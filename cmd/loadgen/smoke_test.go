@@ -178,6 +178,25 @@ func TestSmokeBroadcast(t *testing.T) {
 	}
 }
 
+// Ten thousand subscribers of cmd/echo's /broadcast (a topic) each receive every message, in
+// order and intact: loadgen checks every delivery and fails the run on a corrupted, lost,
+// duplicated or reordered one. The subscribers come from two source addresses (each side of the
+// test holds 10,000 descriptors: loadgen here, cmd/echo in its own process).
+func TestBroadcastTenThousandSubscribers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 10,000 connections")
+	}
+	srv := startEcho(t, "127.0.0.1:0")
+	const subscribers, messages = 10000, 50
+	code, res := runLoadgen(t, "broadcast", "-url", srv.url(), "-c", strconv.Itoa(subscribers), "-m", strconv.Itoa(messages),
+		"-inflight", "8", "-d", "2m", "-sources", "127.0.0.2-127.0.0.3")
+	expectPass(t, code, res)
+	if b, v := res.Broadcast, res.Verify; b.Subscribers != subscribers || b.Expected != subscribers*messages ||
+		b.Deliveries != b.Expected || v.Lost != 0 || v.Reordered != 0 || v.Corrupted != 0 {
+		t.Errorf("broadcast %+v, verification %+v", b, v)
+	}
+}
+
 func TestSmokeHandshake(t *testing.T) {
 	t.Parallel()
 	srv := startEcho(t, "127.0.0.1:0")
