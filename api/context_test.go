@@ -38,7 +38,8 @@ func expectDone(t *testing.T, ctx context.Context) {
 	}
 }
 
-// Mounted on net/http behind a middleware, a connection's Context carries the request's values;
+// Mounted on net/http behind a middleware, a connection's Context carries the request's values,
+// from the Handshake hook on;
 // it outlives the request (net/http cancels that once the connection is taken over) and is
 // cancelled once the connection closes, before its close handler runs.
 func TestContextMountedCarriesRequestValues(t *testing.T) {
@@ -49,7 +50,11 @@ func TestContextMountedCarriesRequestValues(t *testing.T) {
 	}
 	conns := make(chan seen, 1)
 	doneAtClose := make(chan bool, 1)
-	ws := CreateServer(nil, func(c *Conn) { conns <- seen{c.Context().Value(userKey{}), c.Context()} })
+	hookUser := make(chan any, 1)
+	ws := CreateServer(&ServerOptions{Handshake: func(c *Conn) (http.Header, error) {
+		hookUser <- c.Context().Value(userKey{})
+		return nil, nil
+	}}, func(c *Conn) { conns <- seen{c.Context().Value(userKey{}), c.Context()} })
 	ws.OnConnClose(func(c *Conn, _ int, _ string) { doneAtClose <- c.Context().Err() != nil })
 	auth := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +65,9 @@ func TestContextMountedCarriesRequestValues(t *testing.T) {
 	defer hs.Close()
 	defer ws.Close(nil)
 	p := wstest.Dial(t, strings.TrimPrefix(hs.URL, "http://"), "/ws")
+	if user := recv(t, hookUser); user != "alice" {
+		t.Fatalf("in the Handshake hook, Context().Value(userKey) = %v, want alice", user)
+	}
 	got := recv(t, conns)
 	if got.user != "alice" {
 		t.Fatalf("Context().Value(userKey) = %v, want alice", got.user)

@@ -40,7 +40,11 @@ const (
 	LogConnCap = "websocket: connection refused at the descriptor cap"
 )
 
-// The attribute keys of the records.
+// The attribute keys of the records: a connection's records have remote (its peer's address)
+// and path (its request target), then error, reason (a short stable text: "queue full", "idle
+// timeout"...) and close_code (the code the connection is closed with, 1006 for none sent), or
+// panic and stack; the listener's have remote and error, backoff (the pause before the next
+// accept) and suppressed (the records the limit dropped before this one).
 const (
 	logKeyRemote    = "remote"
 	logKeyPath      = "path"
@@ -109,12 +113,16 @@ func (c *Conn) logEnd(err error) {
 
 // log writes one record about c: its remote address and path, then attrs.
 func (c *Conn) log(l *slog.Logger, level slog.Level, msg string, attrs ...slog.Attr) {
+	ctx := c.logContext()
+	if !l.Enabled(ctx, level) {
+		return
+	}
 	remote := ""
 	if a := c.RemoteAddr(); a != nil {
 		remote = a.String()
 	}
 	attrs = append([]slog.Attr{slog.String(logKeyRemote, remote), slog.String(logKeyPath, c.path)}, attrs...)
-	l.LogAttrs(c.logContext(), level, msg, attrs...)
+	l.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // logBurst is how many records of one listener-level kind (failed TLS handshakes, failed

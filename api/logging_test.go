@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +21,7 @@ type logRecord struct {
 	level slog.Level
 	msg   string
 	attrs map[string]string
+	user  any // the userKey value of the record's context (context_test.go)
 }
 
 // recordingHandler is a slog.Handler that keeps every record, at every level.
@@ -29,8 +32,8 @@ type recordingHandler struct {
 
 func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
 
-func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
-	rec := logRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+func (h *recordingHandler) Handle(ctx context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}, user: ctx.Value(userKey{})}
 	r.Attrs(func(a slog.Attr) bool {
 		rec.attrs[a.Key] = a.Value.String()
 		return true
@@ -290,4 +293,27 @@ func TestLogClientHandlerPanic(t *testing.T) {
 	expectOneRecord(t, h, slog.LevelError, LogHandlerPanic, map[string]string{
 		"panic": "client bug", "close_code": "1011", "path": "/p", "remote": addr,
 	})
+}
+
+// A mounted connection's records carry the request's context, so that a handler can add what a
+// middleware put there (a request ID, the user).
+func TestLogMountedRecordHasRequestContext(t *testing.T) {
+	wstest.CheckLeaks(t)
+	l, h := newRecordingLogger()
+	ws := CreateServer(&ServerOptions{Logger: l}, nil)
+	ws.OnText(func(*Conn, string) { panic("handler bug") })
+	closes := make(chan int, 1)
+	ws.OnConnClose(func(_ *Conn, code int, _ string) { closes <- code })
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, "alice")))
+	}))
+	defer hs.Close()
+	defer ws.Close(nil)
+	p := wstest.Dial(t, strings.TrimPrefix(hs.URL, "http://"), "/ws")
+	p.WriteFrame(true, codec.OpText, []byte("boom"))
+	p.ExpectClose(codec.CloseInternalError)
+	recv(t, closes)
+	if r := expectOneRecord(t, h, slog.LevelError, LogHandlerPanic, map[string]string{"path": "/ws"}); r.user != "alice" {
+		t.Fatalf("the record's context has user %v, want alice", r.user)
+	}
 }
