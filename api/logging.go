@@ -96,7 +96,7 @@ func (c *Conn) logEnd(err error) {
 	if l == nil {
 		return
 	}
-	var pe *PanicError
+	var pe *engine.PanicError
 	if errors.As(err, &pe) {
 		c.log(l, slog.LevelError, LogHandlerPanic, slog.String(logKeyPanic, fmt.Sprint(pe.Value)),
 			slog.Int(logKeyCloseCode, 1011), slog.String(logKeyStack, string(pe.Stack)))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/engine"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -129,7 +130,7 @@ func TestLogSlowConnectionClosed(t *testing.T) {
 	}
 	expectOneRecord(t, h, slog.LevelInfo, LogSlowClosed, map[string]string{
 		"reason": "queue full", "close_code": "1006", "path": "/slow", "remote": p.Conn.LocalAddr().String(),
-		"error": ErrQueueFull.Error(),
+		"error": engine.ErrQueueFull.Error(),
 	})
 }
 
