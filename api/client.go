@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -52,6 +53,9 @@ type ClientOptions struct {
 	// Executor, when set, runs the connection's handlers on its workers instead of the loop, so
 	// that they may block; see Executor for what it guarantees and costs.
 	Executor *Executor
+	// Logger, when set, logs a handler's panic, a close by the slow-connection or keepalive policy
+	// and a handshake timeout, as ServerOptions.Logger does; nil logs nothing.
+	Logger *slog.Logger
 }
 
 // Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
@@ -84,7 +88,7 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 		cfg.MaxMessage = maxBufferLength.Load()
 	}
 	c := &Conn{path: t.path, regIndex: -1}
-	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor})
+	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor, logger: o.Logger})
 	c.ec.Init(cfg, c.engineEvents(o.Executor))
 	err = c.ec.SetRequest(codec.ClientRequest{
 		Target:    t.path,

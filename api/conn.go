@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -64,6 +66,12 @@ type coldState struct {
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor   // a client's ClientOptions.Executor
 	member    *membership // the topics subscribed to; guarded by the shard's topicMu
+
+	logger *slog.Logger // a client's ClientOptions.Logger (logging.go)
+	// base is the request's context of a connection mounted on net/http (ServeHTTP), without its
+	// cancellation; ctx is the connection's context, made on first use (context.go).
+	base context.Context
+	ctx  atomic.Pointer[connContext]
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
@@ -402,6 +410,7 @@ func (e *events) Pong(p []byte) {
 // Error implements engine.Events.
 func (e *events) Error(err error) {
 	c := (*Conn)(e)
+	c.logEnd(err) // logging.go
 	k := c.lockEarly()
 	fn := c.handlers().err
 	if k != nil {
@@ -420,6 +429,7 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c := (*Conn)(e)
 	c.handshakeOver()
 	c.abandonOutStream()
+	c.cancelContext() // context.go
 	if c.server != nil {
 		// Out of Connections before the close handler runs, as in the original; the server's own
 		// close event waits until the handler has run.

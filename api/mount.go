@@ -46,6 +46,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		head = append(head, rest...)
 	}
 	c := s.newConn(nc)
+	c.mountedFrom(r) // context.go
 	c.ec.Preload(head)
 	// Open chooses the transport: a loop for a *net.TCPConn, a stream for the *tls.Conn of a secure
 	// net/http server (its TLS handshake already done). It returns at once; a failure closes the

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,15 @@ type ServerOptions struct {
 	// costs about 470 bytes of RSS per idle connection for its whole life (bench/RESULTS.md, the
 	// idle section, measured with loadgen idle -head-bytes).
 	KeepHeaders func(name string) bool
+	// Logger, when set, receives a record of what the server otherwise drops or only counts:
+	// failed accepts and connections past the descriptor cap (Warn), a handler's panic with its
+	// stack (Error), a connection closed by the slow-connection policy (Info) or by keepalive
+	// (Debug), and failed TLS handshakes (Debug, since scanners make them all day on a public
+	// port). The listener's records are limited to 10 a second per kind; nothing is ever logged
+	// per message. Each kind has a stable message (LogHandlerPanic and the other Log constants)
+	// and attributes: remote, path, error, close_code, reason. nil, the default, logs nothing and
+	// costs nothing.
+	Logger *slog.Logger
 }
 
 // KeepNoHeaders is a ServerOptions.KeepHeaders that keeps no header: Headers returns nil once the

@@ -156,8 +156,7 @@ func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
 		ln.Close()
 		return s.fail(ErrServerListening)
 	}
-	s.ln = p.Serve(ln, s.newSession, poller.ServeOptions{TLS: s.opts.TLSConfig, HandshakeTimeout: s.handshakeTimeout(),
-		OnTLSError: func(err error) { _ = s.fail(err) }})
+	s.ln = p.Serve(ln, s.newSession, s.serveOptions()) // logging.go
 	s.mu.Unlock()
 	if fn := s.onListening.Load(); fn != nil && *fn != nil {
 		(*fn)(s)

@@ -29,7 +29,13 @@ type Listener struct {
 
 	tlsError    func(error) // hears of each failed TLS handshake; nil for none
 	tlsFailures atomic.Int64
+
+	acceptError func(error, time.Duration) // hears of each failed or refused accept; nil for none
 }
+
+// ErrConnCap is what ServeOptions.OnAcceptError hears of a connection accepted past the
+// connection cap (the process's descriptor limit less a reserve), which was closed at once.
+var ErrConnCap = errors.New("poller: connection closed at once: the process is at its connection cap (descriptor limit less the reserve)")
 
 // TLSHandshakeError is a failed TLS handshake of a connection a Listener accepted.
 type TLSHandshakeError struct {
@@ -55,6 +61,11 @@ type ServeOptions struct {
 	// handshakes in progress) is not a failure; every other is also counted
 	// (TLSHandshakeFailures).
 	OnTLSError func(error)
+	// OnAcceptError, when not nil, hears on the accept goroutine of each failed accept (EMFILE,
+	// ENFILE, ECONNABORTED...) with the pause before the next attempt, and of each connection
+	// closed at once past the connection cap, as ErrConnCap with no pause. It must not block: the
+	// accept loop waits for it.
+	OnAcceptError func(err error, backoff time.Duration)
 }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
@@ -63,10 +74,15 @@ type ServeOptions struct {
 // retried with a growing pause; past the connection cap (the process's descriptor limit less a
 // reserve) a new connection is closed at once. The loop ends when ln is closed.
 func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
-	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
-		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError}
+	l := p.listener(ln, newSession, o)
 	go l.run()
 	return l
+}
+
+// listener returns the Listener Serve runs, not started yet.
+func (p *Poller) listener(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
+	return &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
+		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError}
 }
 
 // Close stops accepting: the listening socket is closed, so new connections are refused. Accepted
@@ -106,12 +122,14 @@ func (l *Listener) run() {
 				return
 			}
 			pause = backoff(pause)
+			l.acceptFailed(err, pause)
 			time.Sleep(pause)
 			continue
 		}
 		pause = 0
 		if l.p.Live()+2*l.p.enrolling() >= l.maxConn {
 			nc.Close()
+			l.acceptFailed(ErrConnCap, 0)
 			continue
 		}
 		s := l.accept(nc)
@@ -119,6 +137,13 @@ func (l *Listener) run() {
 			nc = tls.Server(nc, l.tls)
 		}
 		l.p.open(context.Background(), nc, s, l.tlsTime, l) // returns at once; a failure is s's to report
+	}
+}
+
+// acceptFailed reports a failed or refused accept to OnAcceptError, if set.
+func (l *Listener) acceptFailed(err error, pause time.Duration) {
+	if l.acceptError != nil {
+		l.acceptError(err, pause)
 	}
 }
 
