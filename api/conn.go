@@ -425,7 +425,7 @@ func (e *events) Error(err error) {
 }
 
 // Closed implements engine.Events.
-func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
+func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte, err error) {
 	c := (*Conn)(e)
 	c.handshakeOver()
 	c.abandonOutStream()
@@ -437,6 +437,7 @@ func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 		defer c.server.socketDone()
 	}
 	if !opened && c.server != nil {
+		c.logEnd(err) // the user never knew the connection: its end is only logged
 		return
 	}
 	k := c.lockEarly()

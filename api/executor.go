@@ -275,7 +275,7 @@ func (c *Conn) handle(ev *event) {
 	case evError:
 		e.Error(ev.err)
 	case evClosed:
-		e.Closed(ev.opened, ev.code, ev.payload())
+		e.Closed(ev.opened, ev.code, ev.payload(), ev.err)
 	}
 }
 
@@ -356,9 +356,9 @@ func (q *queued) Error(err error) { q.post(event{kind: evError, err: err}, nil) 
 
 // Closed implements engine.Events. An OutStream still open is cut at once, on the loop, so that a
 // handler waiting in its Write returns.
-func (q *queued) Closed(opened bool, code codec.CloseCode, reason []byte) {
+func (q *queued) Closed(opened bool, code codec.CloseCode, reason []byte, err error) {
 	q.conn().abandonOutStream()
-	q.post(event{kind: evClosed, opened: opened, code: code}, reason)
+	q.post(event{kind: evClosed, opened: opened, code: code, err: err}, reason)
 }
 
 // executor returns the executor that runs c's handlers, nil when they run on the loop.

@@ -318,3 +318,27 @@ func TestLogMountedRecordHasRequestContext(t *testing.T) {
 		t.Fatalf("the record's context has user %v, want alice", r.user)
 	}
 }
+
+// The end of a connection the user never knew, whose handshake did not succeed, is logged too: a
+// handshake that timed out, and a Handshake hook that panicked.
+func TestLogEndBeforeTheHandshake(t *testing.T) {
+	wstest.CheckLeaks(t)
+	t.Run("timeout", func(t *testing.T) {
+		_, addr, h, _ := loggingServer(t, ServerOptions{HandshakeTimeout: 200 * time.Millisecond}, nil)
+		p := wstest.DialRaw(t, addr)
+		p.Write([]byte("GET /slow HTTP/1.1\r\n")) // and no more
+		p.ExpectEOF()
+		waitUntil(t, "the handshake timeout's record", func() bool { return len(h.records()) > 0 })
+		expectOneRecord(t, h, slog.LevelDebug, LogHandshakeTimeout, map[string]string{
+			"reason": "handshake timeout", "close_code": "1006", "remote": p.Conn.LocalAddr().String(),
+		})
+	})
+	t.Run("hook panic", func(t *testing.T) {
+		_, addr, h, _ := loggingServer(t, ServerOptions{Handshake: func(*Conn) (http.Header, error) { panic("hook bug") }}, nil)
+		p := wstest.DialRaw(t, addr)
+		p.Write([]byte(wstest.Request("/hook")))
+		p.ExpectEOF() // no answer: the hook that decides it failed
+		waitUntil(t, "the hook panic's record", func() bool { return len(h.records()) > 0 })
+		expectOneRecord(t, h, slog.LevelError, LogHandlerPanic, map[string]string{"panic": "hook bug", "path": "/hook"})
+	})
+}

@@ -259,7 +259,11 @@ func (c *Conn) OnClose(err error) {
 	if c.opened {
 		c.cfg.Counters.closed(code)
 	}
-	c.ev.Closed(c.opened, code, reason)
+	ended := c.closingState().err
+	if ended == nil {
+		ended = closedError(err)
+	}
+	c.ev.Closed(c.opened, code, reason, ended)
 	if r := c.rare; r != nil {
 		c.rare = nil
 		*r = rareState{retired: r.retired[:0]}

@@ -41,8 +41,10 @@ type Events interface {
 	// Closed runs once, when the socket is closed, whether or not the handshake completed (opened
 	// says whether Opened ran). code and reason are those of the close frame received, 1005 when it
 	// had no code, the code we failed the connection with after a protocol violation, and 1006 when
-	// no close frame was received.
-	Closed(opened bool, code codec.CloseCode, reason []byte)
+	// no close frame was received. err is what ended the connection, nil for a close handshake or
+	// an orderly end of stream: the error Error reported, or, for a server connection whose
+	// handshake never succeeded (which gets no Error), the only word of it.
+	Closed(opened bool, code codec.CloseCode, reason []byte, err error)
 }
 
 // Verdict is the answer of Events.Handshake.

@@ -49,7 +49,7 @@ func (r *recorder) StreamEnd(err error)  { r.add("stream end %v", err) }
 func (r *recorder) Drained()             { r.add("drained") }
 func (r *recorder) Pong(p []byte)        { r.add("pong %q", p) }
 func (r *recorder) Error(err error)      { r.add("error %v", err) }
-func (r *recorder) Closed(opened bool, code codec.CloseCode, reason []byte) {
+func (r *recorder) Closed(opened bool, code codec.CloseCode, reason []byte, _ error) {
 	r.add("closed %v %d %q", opened, code, reason)
 }
 
