@@ -402,6 +402,7 @@ func (e *events) Pong(p []byte) {
 // Error implements engine.Events.
 func (e *events) Error(err error) {
 	c := (*Conn)(e)
+	err = eventError(err)
 	k := c.lockEarly()
 	fn := c.handlers().err
 	if k != nil {
