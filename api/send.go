@@ -40,7 +40,8 @@ func (c *Conn) Send(data any, cb func(error)) error {
 	}
 }
 
-// SendPing sends a ping with data (at most 125 bytes). The peer's pong arrives through OnPong.
+// SendPing sends a ping with data (at most 125 bytes, else ErrPingTooLong). The peer's pong
+// arrives through OnPong.
 // Pings may be sent while a binary stream is in progress.
 func (c *Conn) SendPing(data []byte) error { return c.ec.WritePing(data) }
 
@@ -48,8 +49,9 @@ func (c *Conn) SendPing(data []byte) error { return c.ec.WritePing(data) }
 // close frame without a code, and code 0 with a reason is ErrReasonWithoutCode (nothing is sent).
 // Codes must be 1000-1003, 1007-1011, 1012-1014 (registered with IANA: service restart, try again
 // later, bad gateway) or 3000-4999, else ErrInvalidCloseCode; the reason is cut to 123 bytes.
-// OnClose runs once the connection is really closed. Closing a connection that is closing or
-// closed does nothing.
+// OnClose runs once the connection is really closed; a peer that does not answer within
+// CloseTimeout is cut off, with ErrCloseTimeout to OnError and 1006 to OnClose. Closing a
+// connection that is closing or closed does nothing.
 func (c *Conn) Close(code int, reason string) error {
 	if code < 0 || code > 0xFFFF {
 		return ErrInvalidCloseCode
