@@ -78,7 +78,7 @@ func CloseText(code int) string { return closeTexts[code] }
 // CloseError is a connection we failed with a close code: the error event of a connection closed
 // for a protocol violation (1002), text that is not UTF-8 (1007) or a message over the size limit
 // (1009) carries one, wrapping the violation itself. errors.As(err, &ce) finds it; ce.Code is the
-// code sent to the peer and that OnClose reports next. A close the peer starts is no error: OnClose
+// code OnClose reports next, sent to the peer with ce.Reason unless our close frame went first. A close the peer starts is no error: OnClose
 // alone reports its code and reason.
 type CloseError struct {
 	Code   int    // the close code
