@@ -411,6 +411,7 @@ func (e *events) Pong(p []byte) {
 func (e *events) Error(err error) {
 	c := (*Conn)(e)
 	c.logEnd(err) // logging.go
+	err = eventError(err)
 	k := c.lockEarly()
 	fn := c.handlers().err
 	if k != nil {

@@ -45,6 +45,25 @@
 // tells what a connection has queued, and Server.Stats the server's counters (refused sends, slow
 // and keepalive closes, pings, closes by code) for the user to export.
 //
+// # Errors
+//
+// Every error and close code a program meets is declared in this package, in errors.go; nothing
+// needs importing from codec or engine. Compare errors with errors.Is and errors.As:
+//
+//   - The send methods return (and hand their callback) ErrNotOpen, ErrQueueFull,
+//     ErrTextWhileStreaming, ErrBinaryWhileStreaming, ErrInvalidText, ErrInvalidData,
+//     ErrPingTooLong, ErrClosed or ErrStreamClosed; Close returns ErrInvalidCloseCode or
+//     ErrReasonWithoutCode. The first three keep nodejs-websocket's texts.
+//   - The error event, before OnClose, reports what ends a connection: a *CloseError for the
+//     peer's violation (1002, 1007, or 1009 for ErrMessageTooBig), wrapping the violation;
+//     ErrHandshakeTimeout, ErrCloseTimeout, ErrPongTimeout, ErrIdleTimeout, ErrDrainTimeout,
+//     ErrQueueFull (CloseSlowConnections) or ErrInputOverflow; a *PanicError; a socket error. A
+//     close the peer starts is no error: OnClose alone reports its code and reason.
+//   - OnClose reports an int code: the constants CloseNormalClosure to CloseTLSHandshake are
+//     IANA's registry, and CloseText gives their names. 1005, 1006 and 1015 are only reported,
+//     never sent.
+//   - Server methods return ErrServerClosed and ErrServerListening.
+//
 // # Differences from nodejs-websocket
 //
 // Where the original breaks RFC 6455 this package follows the RFC; where its behaviour is a

@@ -51,20 +51,20 @@ func TestEventHandlerPrecedence(t *testing.T) {
 		switch path {
 		case "/default":
 			l.expect(t, "server text /default t", `server binary /default "\a" <nil>`, `server pong /default "p"`,
-				`server binary /default "bad \xff" <nil>`, "server error /default "+codec.ErrInvalidUTF8.Error(), "server close /default 1007 ")
+				`server binary /default "bad \xff" <nil>`, "server error /default "+eventError(codec.ErrInvalidUTF8).Error(), "server close /default 1007 ")
 		case "/own-text":
 			l.expect(t, "own text t", `server binary /own-text "\a" <nil>`, `server pong /own-text "p"`,
-				`server binary /own-text "bad \xff" <nil>`, "server error /own-text "+codec.ErrInvalidUTF8.Error(), "server close /own-text 1007 ")
+				`server binary /own-text "bad \xff" <nil>`, "server error /own-text "+eventError(codec.ErrInvalidUTF8).Error(), "server close /own-text 1007 ")
 		case "/message":
 			l.expect(t, `message 1 "t"`, `message 2 "\a"`, `server pong /message "p"`, `message 2 "bad \xff"`,
-				"server error /message "+codec.ErrInvalidUTF8.Error(), "server close /message 1007 ")
+				"server error /message "+eventError(codec.ErrInvalidUTF8).Error(), "server close /message 1007 ")
 		}
 	}
 }
 
 // Every way a connection ends gives exactly one close event, after the error event when an error
 // ended it, with the connection Closed and off the server's list: the peer's close (its code,
-// 1005 when it had none), our close answered, our close unanswered (1006 after CloseTimeout), a
+// 1005 when it had none), our close answered, our close unanswered (ErrCloseTimeout, 1006 after CloseTimeout), a
 // protocol error (its code), the peer's FIN (1006), the peer's reset (error, 1006).
 func TestEventCloseOnceEveryWay(t *testing.T) {
 	wstest.CheckLeaks(t)
@@ -109,7 +109,7 @@ func TestEventCloseOnceEveryWay(t *testing.T) {
 			c.Close(1000, "")
 			nextClose(t, p, 1000, nil)
 			p.ExpectEOF()
-		}, []string{closeEv(1006, "")}},
+		}, []string{errEv(ErrCloseTimeout), closeEv(1006, "")}},
 		{"our-close-then-peer-fin", func(t *testing.T, p *wstest.Peer, c *Conn) {
 			c.Close(1000, "")
 			nextClose(t, p, 1000, nil)
@@ -119,13 +119,13 @@ func TestEventCloseOnceEveryWay(t *testing.T) {
 		{"protocol-error", func(t *testing.T, p *wstest.Peer, c *Conn) {
 			p.Write(maskedRaw(0x83, nil))
 			expectFail(t, p, codec.ErrUnknownOpcode)
-		}, []string{errEv(codec.ErrUnknownOpcode), closeEv(1002, "")}},
+		}, []string{violationEv(codec.ErrUnknownOpcode), closeEv(1002, "")}},
 		{"protocol-error-while-closing", func(t *testing.T, p *wstest.Peer, c *Conn) {
 			c.Close(1000, "")
 			nextClose(t, p, 1000, nil)
 			p.Write(maskedRaw(0x83, nil))
 			p.ExpectEOF()
-		}, []string{errEv(codec.ErrUnknownOpcode), closeEv(1002, "")}},
+		}, []string{violationEv(codec.ErrUnknownOpcode), closeEv(1002, "")}},
 		{"peer-fin", func(t *testing.T, p *wstest.Peer, c *Conn) {
 			p.Conn.(*net.TCPConn).CloseWrite()
 			p.ExpectEOF()
@@ -256,7 +256,7 @@ func TestEventInStreamEnds(t *testing.T) {
 		p := wstest.Dial(t, addr, "/")
 		p.Write(frames(fr(false, opBinary, "abc"), fr(true, opText, "x")))
 		expectFail(t, p, codec.ErrExpectedCont)
-		l.expect(t, "connection /", "binary", `chunk "abc"`, errEv(codec.ErrExpectedCont), "end "+ErrTruncated.Error(), closeEv(1002, ""))
+		l.expect(t, "connection /", "binary", `chunk "abc"`, violationEv(codec.ErrExpectedCont), "end "+ErrTruncated.Error(), closeEv(1002, ""))
 	})
 	t.Run("peer-close-mid-message", func(t *testing.T) {
 		wstest.CheckLeaks(t)

@@ -210,7 +210,7 @@ func TestExecutorEventOrder(t *testing.T) {
 	recv(t, closed)
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"open", "text 1", "text 2", "error " + codec.ErrUnknownOpcode.Error(), "close 1002"}
+	want := []string{"open", "text 1", "text 2", "error " + eventError(codec.ErrUnknownOpcode).Error(), "close 1002"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
 	}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-
-	"github.com/wsloop/wsloop/engine"
 )
 
 var (
@@ -151,15 +149,6 @@ func KeepHeaderNames(names ...string) func(name string) bool {
 	}
 	return func(name string) bool { return keep[name] }
 }
-
-// Errors that keepalive ends a connection with (ServerOptions.PongTimeout and IdleTimeout); OnError
-// reports them before OnClose. Compare with errors.Is.
-var (
-	// ErrPongTimeout: nothing arrived from the peer within PongTimeout after a ping.
-	ErrPongTimeout = engine.ErrPongTimeout
-	// ErrIdleTimeout: nothing arrived from the peer within IdleTimeout.
-	ErrIdleTimeout = engine.ErrIdleTimeout
-)
 
 // HTTPError refuses a handshake with an HTTP response. Return it from ServerOptions.Handshake.
 type HTTPError struct {

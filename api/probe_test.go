@@ -283,7 +283,7 @@ func TestProbeS07ProtocolErrors(t *testing.T) {
 			nextClose(t, p, tc.err.Code, &tc.err.Msg)
 			p.Conn.Write(closeFrame(tc.err.Code, "")) // the peer's reply, if the socket still takes it
 			p.ExpectEOF()
-			l.expect(t, "connection /s07", errEv(tc.err), closeEv(int(tc.err.Code), ""))
+			l.expect(t, "connection /s07", violationEv(tc.err), closeEv(int(tc.err.Code), ""))
 		})
 	}
 }
@@ -298,7 +298,7 @@ func TestProbeS08Ping(t *testing.T) {
 	nextWire(t, p, []byte{0x8a, 0x04, 0xff, 0x00, 0x80, 0x41})
 	p.WriteFrame(true, opPing, bytes.Repeat([]byte{'p'}, 200))
 	expectFail(t, p, codec.ErrControlTooLong)
-	l.expect(t, "connection /", errEv(codec.ErrControlTooLong), closeEv(1002, ""))
+	l.expect(t, "connection /", violationEv(codec.ErrControlTooLong), closeEv(1002, ""))
 }
 
 // S09: invalid UTF-8 in a text fails with 1007 (the original delivered U+FFFD, DNC-5); a
@@ -311,7 +311,7 @@ func TestProbeS09UTF8(t *testing.T) {
 	l.waitFor(t, `text "café"`)
 	p.Write(fr(true, opText, "bad \xff"))
 	expectFail(t, p, codec.ErrInvalidUTF8)
-	l.expect(t, "connection /", `text "café"`, errEv(codec.ErrInvalidUTF8), closeEv(1007, ""))
+	l.expect(t, "connection /", `text "café"`, violationEv(codec.ErrInvalidUTF8), closeEv(1007, ""))
 }
 
 // S10: a ping inside a fragmented text is answered and the text delivered whole; a fragmented
@@ -363,7 +363,7 @@ func TestProbeS11CloseFrames(t *testing.T) {
 			p.Write(frames(wstest.FrameBytes(true, opClose, tc.payload), fr(true, opText, "after close")))
 			if tc.err != nil {
 				expectFail(t, p, tc.err)
-				l.expect(t, "connection /s11", errEv(tc.err), tc.event)
+				l.expect(t, "connection /s11", violationEv(tc.err), tc.event)
 				return
 			}
 			nextWire(t, p, wstest.ServerFrame(true, opClose, tc.echo))
@@ -408,7 +408,7 @@ func TestProbeS12PeerGone(t *testing.T) {
 // S13: the server closes twice: one close frame, the second Close does nothing (the original sent
 // FIN and fired close again, DNC-2/DNC-3); the close event fires once, after the handshake ends,
 // with the code the peer answered. A peer that never answers is cut off after CloseTimeout with
-// close(1006).
+// ErrCloseTimeout and close(1006).
 func TestProbeS13CloseTwice(t *testing.T) {
 	wstest.CheckLeaks(t)
 	_, addr, l, conns := recServer(t, &ServerOptions{CloseTimeout: 300 * time.Millisecond})
@@ -453,7 +453,7 @@ func TestProbeS13CloseTwice(t *testing.T) {
 		if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
 			t.Fatalf("cut off after %v, want about 300ms", d)
 		}
-		l.expect(t, "connection /", closeEv(1006, ""))
+		l.expect(t, "connection /", errEv(ErrCloseTimeout), closeEv(1006, ""))
 	})
 }
 
@@ -489,7 +489,7 @@ func TestProbeS14SendAPIs(t *testing.T) {
 		t.Fatalf("Send(42) = %v", err)
 	}
 	r.expect(t, "send 42", ErrInvalidData)
-	if err := c.SendPing(bytes.Repeat([]byte{1}, 126)); !errors.Is(err, ErrControlTooLong) {
+	if err := c.SendPing(bytes.Repeat([]byte{1}, 126)); !errors.Is(err, ErrPingTooLong) {
 		t.Fatalf("SendPing(126 bytes) = %v", err)
 	}
 	if err := c.Close(999, ""); !errors.Is(err, ErrInvalidCloseCode) {
@@ -666,7 +666,7 @@ func TestProbeS16Cap(t *testing.T) {
 			}
 			expectFail(t, p, tc.err)
 			want := append([]string{"connection /"}, tc.before...)
-			want = append(want, errEv(tc.err))
+			want = append(want, violationEv(tc.err))
 			if tc.before != nil {
 				want = append(want, "end "+ErrTruncated.Error())
 			}

@@ -1,49 +1,6 @@
 package api
 
-import (
-	"errors"
-
-	"github.com/wsloop/wsloop/codec"
-	"github.com/wsloop/wsloop/engine"
-)
-
-// Errors of the send methods; compare with errors.Is. The first three carry nodejs-websocket's
-// messages.
-var (
-	// ErrNotOpen: the connection is not open (still connecting, closing or closed).
-	ErrNotOpen = engine.ErrNotOpen
-	// ErrTextWhileStreaming: a text message was sent while a binary stream is in progress.
-	ErrTextWhileStreaming = engine.ErrTextStreaming
-	// ErrBinaryWhileStreaming: a binary message or a second stream was started while a binary
-	// stream is in progress.
-	ErrBinaryWhileStreaming = engine.ErrBinStreaming
-	// ErrInvalidText: a text message or close reason that is not valid UTF-8 (RFC 6455 requires it).
-	ErrInvalidText = engine.ErrInvalidText
-	// ErrInvalidData: Send was given something other than a string or a []byte.
-	ErrInvalidData = errors.New("websocket: data should be either a string or a []byte")
-	// ErrInvalidCloseCode: Close was given a code that may not be sent (RFC 6455 section 7.4 and
-	// the IANA registry; Close lists the codes).
-	ErrInvalidCloseCode = engine.ErrCloseCode
-	// ErrReasonWithoutCode: Close was given a reason with code 0. A close frame carries a reason
-	// only after a code (RFC 6455 section 5.5.1), so the reason would be lost; nothing is sent.
-	ErrReasonWithoutCode = errors.New("websocket: close reason without a close code")
-	// ErrControlTooLong: a ping payload longer than 125 bytes.
-	ErrControlTooLong = engine.ErrControlSize
-	// ErrClosed: the connection closed before the data reached the kernel (send callbacks).
-	ErrClosed = engine.ErrClosed
-	// ErrQueueFull: the connection's send queue (ServerOptions.MaxQueuedBytes) cannot take the
-	// message; the peer reads too slowly. OnDrain tells when to resume.
-	ErrQueueFull = engine.ErrQueueFull
-	// ErrTruncated: the connection ended in the middle of a received binary message (InStream).
-	ErrTruncated = engine.ErrTruncated
-	// ErrStreamClosed: a write to an OutStream that was already closed.
-	ErrStreamClosed = errors.New("websocket: write to a closed binary stream")
-)
-
-// PanicError is what the error event reports when a handler of the connection panicked: the
-// panic is recovered on the loop, the connection is closed with 1011, and the loop's other
-// connections go on.
-type PanicError = engine.PanicError
+import "github.com/wsloop/wsloop/codec"
 
 // SendText sends text as one text frame. cb, if not nil, runs exactly once: with nil once the
 // frame was handed to the kernel, or with the error that stopped it (also when the send is
@@ -83,7 +40,8 @@ func (c *Conn) Send(data any, cb func(error)) error {
 	}
 }
 
-// SendPing sends a ping with data (at most 125 bytes). The peer's pong arrives through OnPong.
+// SendPing sends a ping with data (at most 125 bytes, else ErrPingTooLong). The peer's pong
+// arrives through OnPong.
 // Pings may be sent while a binary stream is in progress.
 func (c *Conn) SendPing(data []byte) error { return c.ec.WritePing(data) }
 
@@ -91,8 +49,9 @@ func (c *Conn) SendPing(data []byte) error { return c.ec.WritePing(data) }
 // close frame without a code, and code 0 with a reason is ErrReasonWithoutCode (nothing is sent).
 // Codes must be 1000-1003, 1007-1011, 1012-1014 (registered with IANA: service restart, try again
 // later, bad gateway) or 3000-4999, else ErrInvalidCloseCode; the reason is cut to 123 bytes.
-// OnClose runs once the connection is really closed. Closing a connection that is closing or
-// closed does nothing.
+// OnClose runs once the connection is really closed; a peer that does not answer within
+// CloseTimeout is cut off, with ErrCloseTimeout to OnError and 1006 to OnClose. Closing a
+// connection that is closing or closed does nothing.
 func (c *Conn) Close(code int, reason string) error {
 	if code < 0 || code > 0xFFFF {
 		return ErrInvalidCloseCode

@@ -19,13 +19,6 @@ import (
 	"github.com/wsloop/wsloop/poller"
 )
 
-// Errors of Server methods.
-var (
-	ErrServerClosed    = errors.New("websocket: server closed")
-	ErrServerListening = errors.New("websocket: server is already listening")
-	ErrNotListening    = errors.New("websocket: server is not listening")
-)
-
 // Server accepts WebSocket connections. Create it with CreateServer.
 type Server struct {
 	opts     ServerOptions

@@ -15,6 +15,11 @@ import (
 // once the output is drained, unless the end is immediate. Closed fires exactly once, from
 // OnClose, after the socket is really closed; Error fires before it when an error caused it.
 
+// ErrCloseTime ends a connection whose close we sent was not answered by a close frame within
+// CloseTimeout. A close exchanged in full whose TCP end is late (a server that never sends its
+// FIN) is no error: Closed reports the peer's code.
+var ErrCloseTime = errors.New("websocket: closing handshake timed out: the peer did not answer our close")
+
 // socketEnd is what the close state machine does with the socket.
 type socketEnd uint8
 

@@ -67,13 +67,14 @@ func TestCloseOursAnswered(t *testing.T) {
 	c.ev.expect(t, `closed true 1000 "ok"`)
 }
 
-// We close first and the peer never answers: closed at the close timeout, reported as 1006.
+// We close first and the peer never answers: closed at the close timeout with ErrCloseTime,
+// reported as 1006.
 func TestCloseOursUnanswered(t *testing.T) {
 	c := openServer(t, Config{CloseTimeout: 2 * time.Second})
 	_ = c.WriteClose(1001, "")
 	c.m.RunWakes()
 	c.expectClosedAt(t, 2*time.Second, "the close timeout")
-	c.ev.expect(t, `closed true 1006 ""`)
+	c.ev.expect(t, "error "+ErrCloseTime.Error(), `closed true 1006 ""`)
 }
 
 // A protocol violation reports the error, sends its code and closes: error before close.

@@ -50,7 +50,11 @@ func (c *Conn) OnTimer(now int64) {
 		return
 	case d.close != 0 && now >= d.close:
 		d.close = 0
-		c.abort(nil) // the peer had its time; what is still queued is dropped
+		var err error // the peer had its time; what is still queued is dropped
+		if !c.closingState().received {
+			err = ErrCloseTime
+		}
+		c.abort(err)
 		return
 	case d.overflow != 0 && now >= d.overflow:
 		d.overflow = 0
