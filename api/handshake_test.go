@@ -152,6 +152,7 @@ func TestHandshakeHook(t *testing.T) {
 	seenCh := make(chan seen, 16)
 	opts := &ServerOptions{
 		ValidProtocols: []string{"chat"},
+		OriginPatterns: []string{"a.example", "b.example"}, // the origins the requests come from
 		Handshake: func(c *Conn) (http.Header, error) {
 			seenCh <- seen{c.Path(), c.Headers().Get("Origin"), c.Protocol(), c.RemoteAddr().String(), c.Protocols()}
 			switch c.Path() {
@@ -375,6 +376,7 @@ func TestHandshakeMountedOnHTTPTest(t *testing.T) {
 	l := newEvlog()
 	s := CreateServer(&ServerOptions{
 		ValidProtocols: []string{"chat"},
+		OriginPatterns: []string{"*.example"}, // let the hook judge the origin
 		Handshake: func(c *Conn) (http.Header, error) {
 			if c.Headers().Get("Origin") == "http://evil.example" {
 				return nil, &HTTPError{Status: 403, Body: "bad origin"}
