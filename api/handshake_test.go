@@ -453,3 +453,70 @@ func listConns(s *Server) []*Conn {
 	}
 	return out
 }
+
+// headOf returns an upgrade request for "/" of exactly n bytes, head and final empty line, padded
+// with a header named name.
+func headOf(t *testing.T, n int, name string) string {
+	t.Helper()
+	pad := n - len(wstest.Request("/", name+": "))
+	if pad < 0 {
+		t.Fatalf("a head of %d bytes is too short for the request", n)
+	}
+	return wstest.Request("/", name+": "+strings.Repeat("c", pad))
+}
+
+// MaxHeaderBytes bounds the request head, 8 KiB by default: a head of exactly the limit is
+// answered 101, one byte more 431, on the server's own port and mounted on net/http; a 12 KiB
+// cookie needs a higher limit.
+func TestHandshakeMaxHeaderBytes(t *testing.T) {
+	tooBig := refusal(codec.ErrHeadTooBig)
+	for _, tc := range []struct {
+		name  string
+		limit int // MaxHeaderBytes
+		size  int // of the head sent, the Cookie header padding it
+		want  string
+	}{
+		{"default-12KiB-cookie", 0, 12 << 10, tooBig},
+		{"default-exactly", 0, 8 << 10, resp101()},
+		{"default-one-more", 0, 8<<10 + 1, tooBig},
+		{"16KiB-12KiB-cookie", 16 << 10, 12 << 10, resp101()},
+		{"16KiB-exactly", 16 << 10, 16 << 10, resp101()},
+		{"16KiB-one-more", 16 << 10, 16<<10 + 1, tooBig},
+		{"small-exactly", 300, 300, resp101()},
+		{"small-one-more", 300, 301, tooBig},
+	} {
+		request := headOf(t, tc.size, "Cookie")
+		if len(request) != tc.size {
+			t.Fatalf("the request has %d bytes, want %d", len(request), tc.size)
+		}
+		check := func(t *testing.T, addr string) {
+			p := wstest.DialRaw(t, addr)
+			p.Write([]byte(request))
+			if got := readResponse(t, p); got != tc.want {
+				t.Fatalf("a head of %d bytes (limit %d) answered\n%.200q\nwant\n%.200q", tc.size, tc.limit, got, tc.want)
+			}
+			if tc.want == tooBig {
+				expectEOFNow(t, p)
+				return
+			}
+			cleanClose(t, p)
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			srv, addr, l, _ := recServer(t, &ServerOptions{MaxHeaderBytes: tc.limit})
+			check(t, addr)
+			waitSockets(t, srv, 0)
+			if tc.want == tooBig {
+				l.expect(t)
+			}
+		})
+		t.Run(tc.name+"-mounted", func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			s := CreateServer(&ServerOptions{MaxHeaderBytes: tc.limit}, nil)
+			hs := httptest.NewServer(s)
+			defer hs.Close()
+			defer s.Close(nil)
+			check(t, strings.TrimPrefix(hs.URL, "http://"))
+		})
+	}
+}
