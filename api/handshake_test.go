@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -517,6 +519,69 @@ func TestHandshakeMaxHeaderBytes(t *testing.T) {
 			defer hs.Close()
 			defer s.Close(nil)
 			check(t, strings.TrimPrefix(hs.URL, "http://"))
+		})
+	}
+}
+
+// ClientOptions.MaxHeaderBytes bounds the server's 101 head, 8 KiB by default: a head of exactly
+// the limit opens the connection, one byte more fails the handshake with ErrResponseTooBig.
+func TestHandshakeClientMaxHeaderBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int // ClientOptions.MaxHeaderBytes
+		size  int // of the 101's head, an X-Pad header padding it
+		opens bool
+	}{
+		{"default-exactly", 0, 8 << 10, true},
+		{"default-one-more", 0, 8<<10 + 1, false},
+		{"default-12KiB", 0, 12 << 10, false},
+		{"16KiB-12KiB", 16 << 10, 12 << 10, true},
+		{"16KiB-one-more", 16 << 10, 16<<10 + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			addr := rawServer(t, func(nc net.Conn, req string) {
+				key := req[strings.Index(req, "Sec-WebSocket-Key: ")+len("Sec-WebSocket-Key: "):]
+				key = key[:strings.Index(key, "\r\n")]
+				head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+					string(codec.AppendAccept(nil, []byte(key))) + "\r\nX-Pad: "
+				head += strings.Repeat("p", tc.size-len(head)-len("\r\n\r\n")) + "\r\n\r\n"
+				if len(head) != tc.size {
+					t.Errorf("the 101 has %d bytes, want %d", len(head), tc.size)
+				}
+				nc.Write(append([]byte(head), wstest.ServerFrame(true, codec.OpText, []byte("hi"))...))
+				if !tc.opens {
+					io.Copy(io.Discard, nc) // until the client gives up
+					return
+				}
+				if op, _ := readClientFrame(t, nc); op != codec.OpClose {
+					t.Errorf("the client sent opcode %d, want its close", op)
+				}
+				nc.Write(wstest.ServerFrame(true, codec.OpClose, codec.AppendClosePayload(nil, 1000, "")))
+			})
+			r := newRecorder()
+			if _, err := Connect("ws://"+addr+"/", r.opts(&ClientOptions{MaxHeaderBytes: tc.limit}), func(c *Conn) {
+				r.add("open")
+				c.OnText(func(c *Conn, s string) {
+					r.add("text " + s)
+					c.Close(1000, "")
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			got := r.wait(t)
+			want := []string{"open", "text hi", "close 1000 "}
+			if !tc.opens {
+				want = []string{"error", "close 1006 "}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("events %q, want %q", got, want)
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if !tc.opens && (len(r.errs) != 1 || !errors.Is(r.errs[0], codec.ErrResponseTooBig)) {
+				t.Fatalf("errors %v, want ErrResponseTooBig", r.errs)
+			}
 		})
 	}
 }
