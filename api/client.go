@@ -40,6 +40,9 @@ type ClientOptions struct {
 	BinaryFragmentation int
 	// HandshakeTimeout bounds the opening handshake once connected (default 10 s).
 	HandshakeTimeout time.Duration
+	// MaxHeaderBytes bounds the head of the server's 101 response, its status line, header lines
+	// and the empty line that ends them (default 8 KiB); a longer one fails the handshake.
+	MaxHeaderBytes int
 	// CloseTimeout bounds the closing handshake (default 5 s).
 	CloseTimeout time.Duration
 	// MaxQueuedBytes and CloseSlowConnections are as in ServerOptions.
@@ -75,6 +78,7 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	}
 	cfg := &engine.Config{
 		Role:             codec.ClientRole,
+		MaxHead:          o.MaxHeaderBytes,
 		MaxMessage:       int64(o.MaxBufferLength),
 		HandshakeTimeout: o.HandshakeTimeout,
 		CloseTimeout:     o.CloseTimeout,

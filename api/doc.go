@@ -90,8 +90,10 @@
 //   - The handshake follows RFC 7230 and 6455: header names are case-insensitive and values
 //     trimmed, Connection and Upgrade are token lists, the request must be GET over HTTP/1.1 or
 //     later with a Host and a Sec-WebSocket-Key of 16 bytes; an unsupported version gets 426 with
-//     Sec-WebSocket-Version: 13; the request head is limited (431) and must arrive within
-//     HandshakeTimeout. Other failures get 400 Bad Request, as in the original.
+//     Sec-WebSocket-Version: 13; the request head is limited (MaxHeaderBytes, 8 KiB, then 431) and
+//     must arrive within HandshakeTimeout. Other failures get 400 Bad Request, as in the original.
+//   - A browser's upgrade from a page of another origin is refused with 403 (see OriginPatterns);
+//     the original took any Origin.
 //   - SelectProtocol may only choose a protocol the client offered; another answer sends none.
 //   - A Handshake hook can refuse a request with an HTTP status (authentication, Origin checks)
 //     or add response headers; plain HTTP requests on the server's port can be served by an
@@ -114,4 +116,62 @@
 //   - SetBinaryFragmentation and SetMaxBufferLength are defaults that ServerOptions and
 //     ClientOptions can override per server or client; their doc comments say when a change
 //     takes effect.
+//
+// # Differences from gorilla/websocket's defaults
+//
+// For someone coming from gorilla/websocket (v1.5.3, its Upgrader and Dialer with zero fields,
+// unless named), every default that differs, and the two that are the same but easy to assume
+// otherwise:
+//
+//   - Origin: the same in both. A request whose Origin header's host is not the request's Host
+//     (compared in any case; "null" is no host) is refused with 403, and one with no Origin is
+//     let in. gorilla opens it up with CheckOrigin, which replaces the rule; here
+//     ServerOptions.OriginPatterns (host globs, as coder/websocket's) and CheckOrigin only add to
+//     it. gorilla's deprecated package-level Upgrade checks nothing; nothing here does that.
+//   - Message size: gorilla reads messages of any size unless SetReadLimit; here a received
+//     message (and a frame's declared length) is limited to 2 MiB (SetMaxBufferLength,
+//     MaxBufferLength), past which the connection closes with 1009, as gorilla does past its
+//     limit.
+//   - Text: gorilla does not check received text messages for UTF-8 (only close reasons); here
+//     invalid text closes with 1007.
+//   - Writes: gorilla allows one concurrent writer (the application serializes its writes; only
+//     Close and WriteControl are safe alongside) and a write blocks until the kernel takes it, with
+//     no deadline unless SetWriteDeadline. Here any goroutine sends at any time and a send never
+//     blocks: it is queued and written by the loop, the queue is capped at 16 MiB
+//     (MaxQueuedBytes), and a send past the cap is refused with ErrQueueFull (OnDrain tells when
+//     to resume) or, with CloseSlowConnections, ends the connection.
+//   - Reads: gorilla allows one concurrent reader, which calls ReadMessage or NextReader, and
+//     control frames are handled only while it reads. Here there is no read call: messages come
+//     to handlers on the connection's loop, one at a time per connection, which must not block
+//     (or set an Executor), and control frames are handled as they arrive.
+//   - Pings: both answer a ping with a pong of the same payload by default; here always, as the
+//     loop reads, where gorilla's does it inside the application's read. Received pongs do nothing
+//     by default in both (OnPong here, SetPongHandler there).
+//   - Close: gorilla's default close handler echoes the peer's code without its reason, during
+//     a read, and Conn.Close closes TCP without a close frame, so the closing handshake is the
+//     application's. Here the peer's close is echoed with its code and reason and the server
+//     then closes TCP; Close(code, reason) sends the close frame and waits for the peer's at most
+//     5 s (CloseTimeout), queued output included, before closing TCP. gorilla has no close
+//     timeout.
+//   - Handshake timeout: gorilla's server has none unless HandshakeTimeout is set, and that one
+//     bounds only the write of the 101 (reading the request is net/http's, with no timeout by
+//     default); its zero Dialer has none, DefaultDialer 45 s. Here the whole opening handshake,
+//     TLS included, is bounded by 10 s on both sides (HandshakeTimeout).
+//   - Header size: gorilla's server gets the request from net/http, whose limit is 1 MiB
+//     (http.Server.MaxHeaderBytes, 431 past it); its client reads a 101 head of any size. Here
+//     both are 8 KiB (MaxHeaderBytes in ServerOptions and ClientOptions; 431 on the server). A
+//     server mounted on net/http gets net/http's limit first, then its own.
+//   - Subprotocols: gorilla's Upgrader.Subprotocols are tried in the server's order of
+//     preference; ValidProtocols here takes the first protocol in the client's order that the
+//     server lists (SelectProtocol chooses otherwise). gorilla without Subprotocols sends
+//     whatever the responseHeader names; here a protocol the client did not offer is never sent.
+//   - Compression: off in both; gorilla can negotiate permessage-deflate (EnableCompression,
+//     experimental), this package does not implement it yet and declines it when offered.
+//   - Keepalive: off in both. gorilla leaves pings and read deadlines to the application; here
+//     PingInterval, PongTimeout and IdleTimeout do it without a timer or goroutine per
+//     connection.
+//   - Buffers: gorilla gives each connection a 4 KiB read buffer and a 4 KiB write buffer (or
+//     reuses net/http's); here a plain connection holds none while idle (about 1.7 KB in all, see
+//     the README) and borrows pooled ones while it reads or writes; a TLS one keeps a 1 KiB read
+//     buffer.
 package api

@@ -71,9 +71,12 @@ func ExampleConn_BeginBinary() {
 	})
 }
 
-// Refusing a handshake: an Origin check before the 101.
+// Refusing a handshake: pages of example.com may connect to this server on another host
+// (OriginPatterns; other origins get 403 before the hook runs), and the hook then takes only
+// those served over https, refusing clients that send no Origin.
 func ExampleServerOptions_handshake() {
 	ws.CreateServer(&ws.ServerOptions{
+		OriginPatterns: []string{"example.com"},
 		Handshake: func(c *ws.Conn) (http.Header, error) {
 			if c.Headers().Get("Origin") != "https://example.com" {
 				return nil, &ws.HTTPError{Status: http.StatusForbidden, Body: "origin not allowed\n"}

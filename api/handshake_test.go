@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +154,7 @@ func TestHandshakeHook(t *testing.T) {
 	seenCh := make(chan seen, 16)
 	opts := &ServerOptions{
 		ValidProtocols: []string{"chat"},
+		OriginPatterns: []string{"a.example", "b.example"}, // the origins the requests come from
 		Handshake: func(c *Conn) (http.Header, error) {
 			seenCh <- seen{c.Path(), c.Headers().Get("Origin"), c.Protocol(), c.RemoteAddr().String(), c.Protocols()}
 			switch c.Path() {
@@ -375,6 +378,7 @@ func TestHandshakeMountedOnHTTPTest(t *testing.T) {
 	l := newEvlog()
 	s := CreateServer(&ServerOptions{
 		ValidProtocols: []string{"chat"},
+		OriginPatterns: []string{"*.example"}, // let the hook judge the origin
 		Handshake: func(c *Conn) (http.Header, error) {
 			if c.Headers().Get("Origin") == "http://evil.example" {
 				return nil, &HTTPError{Status: 403, Body: "bad origin"}
@@ -450,4 +454,134 @@ func listConns(s *Server) []*Conn {
 		out = append(out, c)
 	}
 	return out
+}
+
+// headOf returns an upgrade request for "/" of exactly n bytes, head and final empty line, padded
+// with a header named name.
+func headOf(t *testing.T, n int, name string) string {
+	t.Helper()
+	pad := n - len(wstest.Request("/", name+": "))
+	if pad < 0 {
+		t.Fatalf("a head of %d bytes is too short for the request", n)
+	}
+	return wstest.Request("/", name+": "+strings.Repeat("c", pad))
+}
+
+// MaxHeaderBytes bounds the request head, 8 KiB by default: a head of exactly the limit is
+// answered 101, one byte more 431, on the server's own port and mounted on net/http; a 12 KiB
+// cookie needs a higher limit.
+func TestHandshakeMaxHeaderBytes(t *testing.T) {
+	tooBig := refusal(codec.ErrHeadTooBig)
+	for _, tc := range []struct {
+		name  string
+		limit int // MaxHeaderBytes
+		size  int // of the head sent, the Cookie header padding it
+		want  string
+	}{
+		{"default-12KiB-cookie", 0, 12 << 10, tooBig},
+		{"default-exactly", 0, 8 << 10, resp101()},
+		{"default-one-more", 0, 8<<10 + 1, tooBig},
+		{"16KiB-12KiB-cookie", 16 << 10, 12 << 10, resp101()},
+		{"16KiB-exactly", 16 << 10, 16 << 10, resp101()},
+		{"16KiB-one-more", 16 << 10, 16<<10 + 1, tooBig},
+		{"small-exactly", 300, 300, resp101()},
+		{"small-one-more", 300, 301, tooBig},
+	} {
+		request := headOf(t, tc.size, "Cookie")
+		if len(request) != tc.size {
+			t.Fatalf("the request has %d bytes, want %d", len(request), tc.size)
+		}
+		check := func(t *testing.T, addr string) {
+			p := wstest.DialRaw(t, addr)
+			p.Write([]byte(request))
+			if got := readResponse(t, p); got != tc.want {
+				t.Fatalf("a head of %d bytes (limit %d) answered\n%.200q\nwant\n%.200q", tc.size, tc.limit, got, tc.want)
+			}
+			if tc.want == tooBig {
+				expectEOFNow(t, p)
+				return
+			}
+			cleanClose(t, p)
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			srv, addr, l, _ := recServer(t, &ServerOptions{MaxHeaderBytes: tc.limit})
+			check(t, addr)
+			waitSockets(t, srv, 0)
+			if tc.want == tooBig {
+				l.expect(t)
+			}
+		})
+		t.Run(tc.name+"-mounted", func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			s := CreateServer(&ServerOptions{MaxHeaderBytes: tc.limit}, nil)
+			hs := httptest.NewServer(s)
+			defer hs.Close()
+			defer s.Close(nil)
+			check(t, strings.TrimPrefix(hs.URL, "http://"))
+		})
+	}
+}
+
+// ClientOptions.MaxHeaderBytes bounds the server's 101 head, 8 KiB by default: a head of exactly
+// the limit opens the connection, one byte more fails the handshake with ErrResponseTooBig.
+func TestHandshakeClientMaxHeaderBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int // ClientOptions.MaxHeaderBytes
+		size  int // of the 101's head, an X-Pad header padding it
+		opens bool
+	}{
+		{"default-exactly", 0, 8 << 10, true},
+		{"default-one-more", 0, 8<<10 + 1, false},
+		{"default-12KiB", 0, 12 << 10, false},
+		{"16KiB-12KiB", 16 << 10, 12 << 10, true},
+		{"16KiB-one-more", 16 << 10, 16<<10 + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			addr := rawServer(t, func(nc net.Conn, req string) {
+				key := req[strings.Index(req, "Sec-WebSocket-Key: ")+len("Sec-WebSocket-Key: "):]
+				key = key[:strings.Index(key, "\r\n")]
+				head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+					string(codec.AppendAccept(nil, []byte(key))) + "\r\nX-Pad: "
+				head += strings.Repeat("p", tc.size-len(head)-len("\r\n\r\n")) + "\r\n\r\n"
+				if len(head) != tc.size {
+					t.Errorf("the 101 has %d bytes, want %d", len(head), tc.size)
+				}
+				nc.Write(append([]byte(head), wstest.ServerFrame(true, codec.OpText, []byte("hi"))...))
+				if !tc.opens {
+					io.Copy(io.Discard, nc) // until the client gives up
+					return
+				}
+				if op, _ := readClientFrame(t, nc); op != codec.OpClose {
+					t.Errorf("the client sent opcode %d, want its close", op)
+				}
+				nc.Write(wstest.ServerFrame(true, codec.OpClose, codec.AppendClosePayload(nil, 1000, "")))
+			})
+			r := newRecorder()
+			if _, err := Connect("ws://"+addr+"/", r.opts(&ClientOptions{MaxHeaderBytes: tc.limit}), func(c *Conn) {
+				r.add("open")
+				c.OnText(func(c *Conn, s string) {
+					r.add("text " + s)
+					c.Close(1000, "")
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			got := r.wait(t)
+			want := []string{"open", "text hi", "close 1000 "}
+			if !tc.opens {
+				want = []string{"error", "close 1006 "}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("events %q, want %q", got, want)
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if !tc.opens && (len(r.errs) != 1 || !errors.Is(r.errs[0], codec.ErrResponseTooBig)) {
+				t.Fatalf("errors %v, want ErrResponseTooBig", r.errs)
+			}
+		})
+	}
 }

@@ -47,7 +47,8 @@ func TestKeepHeaders(t *testing.T) {
 			seen := make(chan string, 4)
 			conns := make(chan *Conn, 1)
 			opts := &ServerOptions{
-				KeepHeaders: tc.keep,
+				OriginPatterns: []string{"a.example"}, // the request comes from a page there
+				KeepHeaders:    tc.keep,
 				Handshake: func(c *Conn) (http.Header, error) {
 					seen <- "hook " + headerDump(c.Headers())
 					return nil, nil

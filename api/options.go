@@ -58,6 +58,23 @@ type ServerOptions struct {
 	// counts: without a reply by then, the connection ends as a handshake that timed out. A second
 	// reply, or one after the connection ended, is ignored. It replaces Handshake when both are set.
 	HandshakeLater func(c *Conn, reply func(header http.Header, err error))
+	// OriginPatterns lets browsers on other sites open connections. By default an upgrade request
+	// whose Origin header names a host other than the request's Host is refused with 403
+	// Forbidden, as gorilla/websocket and coder/websocket do, against cross-site WebSocket
+	// hijacking (a page elsewhere connecting with the user's cookies); a request with no Origin,
+	// as from most non-browser clients, is let in. Each pattern is matched with path.Match against
+	// the Origin's host (with its port, if the Origin has one), in any case: "example.com",
+	// "*.example.com", "localhost:*". An Origin without a host ("null", sent by sandboxed frames
+	// and file: pages) matches no pattern. A malformed pattern makes CreateServer panic. The check
+	// runs before SelectProtocol and the Handshake hooks, which see only allowed requests.
+	OriginPatterns []string
+	// CheckOrigin, when set, is asked about each request whose Origin the same-host rule and
+	// OriginPatterns refuse, with the Origin header's value as sent ("null" included); true lets
+	// the request go on. c has its Path, Headers (Host among them) and remote address. It runs on
+	// the connection's loop even with an Executor, so it must not block. A CheckOrigin that always
+	// returns true turns the check off: do that only for a server that authenticates nothing by
+	// cookies or other ambient credentials.
+	CheckOrigin func(c *Conn, origin string) bool
 	// Executor, when set, runs the connections' handlers (Handshake and HandshakeLater included) on
 	// its workers instead of the loop, so that they may block; see Executor for what it
 	// guarantees and costs.
@@ -80,6 +97,12 @@ type ServerOptions struct {
 	BinaryFragmentation int
 	// HandshakeTimeout bounds the opening handshake (default 10 s).
 	HandshakeTimeout time.Duration
+	// MaxHeaderBytes bounds the upgrade request's head: its request line, header lines and the
+	// empty line that ends them (default 8 KiB). A longer head is refused with 431 Request Header
+	// Fields Too Large, as is one of more than 64 header lines. Raise it for sites with large
+	// cookies. Mounted on net/http (ServeHTTP), net/http's own limit (http.Server.MaxHeaderBytes)
+	// applies first, then this one to the head as net/http read it.
+	MaxHeaderBytes int
 	// CloseTimeout bounds the closing handshake and the drain of queued output (default 5 s).
 	CloseTimeout time.Duration
 	// MaxQueuedBytes caps the memory a connection's output may hold: frames queued and not yet

@@ -128,7 +128,7 @@ func TestProbeS04HeaderVariants(t *testing.T) {
 		{"empty-value", "GET / HTTP/1.1", with(nil, "Empty: "), "\r\n", 101, "Empty", ""},
 		{"lf-only", "GET / HTTP/1.1", base, "\n", 101, "Host", "example.com"},
 		{"http-1.2", "GET / HTTP/1.2", base, "\r\n", 101, "Host", "example.com"},
-		{"origin-kept", "GET / HTTP/1.1", with(nil, "Origin: http://evil.example"), "\r\n", 101, "Origin", "http://evil.example"},
+		{"origin-kept", "GET / HTTP/1.1", with(nil, "Origin: http://example.com"), "\r\n", 101, "Origin", "http://example.com"},
 		{"duplicate-host", "GET / HTTP/1.1", with(nil, "Host: b"), "\r\n", 400, "", ""},
 		{"missing-host", "GET / HTTP/1.1", base[1:], "\r\n", 400, "", ""},
 		{"key-not-base64", "GET / HTTP/1.1", with(map[int]string{3: "Sec-WebSocket-Key: key"}), "\r\n", 400, "", ""},

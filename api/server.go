@@ -22,6 +22,7 @@ import (
 // Server accepts WebSocket connections. Create it with CreateServer.
 type Server struct {
 	opts     ServerOptions
+	origins  originPolicy // from opts (origin.go)
 	cfg      engine.Config
 	counters engine.Counters // see Stats
 	h        atomic.Pointer[handlers]
@@ -54,8 +55,10 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 	if opts != nil {
 		s.opts = *opts
 	}
+	s.origins = newOriginPolicy(&s.opts)
 	s.cfg = engine.Config{
 		Role:             codec.ServerRole,
+		MaxHead:          s.opts.MaxHeaderBytes,
 		MaxMessage:       int64(s.opts.MaxBufferLength),
 		HandshakeTimeout: s.opts.HandshakeTimeout,
 		CloseTimeout:     s.opts.CloseTimeout,
@@ -347,10 +350,13 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	return c
 }
 
-// handshake decides on an upgrade request: subprotocol, then the user's hook.
+// handshake decides on an upgrade request: Origin, subprotocol, then the user's hook.
 func (s *Server) handshake(c *Conn, req *codec.Request) engine.Verdict {
 	c.path = string(req.Target)
 	c.keepHeaders(req.Headers())
+	if !s.origins.allows(c, req) {
+		return refuseOrigin()
+	}
 	var protocols []string
 	for p := range req.Protocols {
 		protocols = append(protocols, string(p))

@@ -71,7 +71,7 @@ func (l *broadcastLog) all() []string {
 func startChat(t *testing.T) (*ws.Server, string, *broadcastLog) {
 	t.Helper()
 	log := &broadcastLog{}
-	srv := newChatServer(nil, log.record)
+	srv := newChatServer(nil, nil, log.record)
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,19 @@
 // it for this site and the page's wss:// connection to the same host and port is accepted too
 // (the original needed two ports and a reload for this). A plain http:// request on the TLS port
 // gets 400 "Client sent an HTTP request to an HTTPS server": use https://.
+//
+// # Other origins
+//
+// A browser sends the page's origin with its upgrade request, and the server refuses with 403 an
+// origin whose host is not the one the browser connects to (a page elsewhere using the chat in
+// its visitors' name). The chat's own page is served from the same host and port, so it passes.
+// To let pages served from elsewhere (a development server, say) connect, name their hosts,
+// once per flag or comma-separated, as path.Match patterns matched against the origin's host
+// and port in any case:
+//
+//	go run ./cmd/chat -allow-origin localhost:3000 -allow-origin '*.example.com'
+//
+// Clients that send no Origin (most non-browser clients) are always let in.
 package main
 
 import (
@@ -51,8 +64,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,6 +81,17 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
 	certFile := flag.String("tls-cert", "", "PEM certificate chain: serve https:// and wss:// (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
+	var origins []string
+	flag.Func("allow-origin", "also accept browsers on pages whose origin's host matches `pattern` (path.Match; repeatable or comma-separated)",
+		func(v string) error {
+			for _, p := range strings.Split(v, ",") {
+				if _, err := path.Match(p, ""); err != nil {
+					return fmt.Errorf("pattern %q: %w", p, err)
+				}
+				origins = append(origins, p)
+			}
+			return nil
+		})
 	flag.Parse()
 
 	host, portText, err := net.SplitHostPort(*addr)
@@ -89,7 +115,7 @@ func main() {
 	// Catch the signals before anyone can connect, so a signal never finds the default action.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	srv := newChatServer(tlsConfig, nil)
+	srv := newChatServer(tlsConfig, origins, nil)
 	if err := srv.Listen(port, host, nil); err != nil {
 		fatal(err)
 	}
@@ -114,10 +140,11 @@ func fatal(err error) {
 }
 
 // newChatServer builds the chat server, a secure one (https:// and wss://) when tlsConfig is not
-// nil; main and the tests share it. seen, if not nil, is called
+// nil, which also lets in browsers on pages of the hosts origins match (ServerOptions.
+// OriginPatterns); main and the tests share it. seen, if not nil, is called
 // with every line broadcast and the remote addresses of the connections in the room when it was
 // published; it runs on the loop of the connection that caused the broadcast and must not block.
-func newChatServer(tlsConfig *tls.Config, seen func(line string, to []net.Addr)) *ws.Server {
+func newChatServer(tlsConfig *tls.Config, origins []string, seen func(line string, to []net.Addr)) *ws.Server {
 	var srv *ws.Server
 	broadcast := func(line string) {
 		if seen != nil {
@@ -131,7 +158,8 @@ func newChatServer(tlsConfig *tls.Config, seen func(line string, to []net.Addr))
 		}
 		srv.Publish(room, ws.TextMessage, []byte(line))
 	}
-	srv = ws.CreateServer(&ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig}, func(c *ws.Conn) {
+	opts := &ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig, OriginPatterns: origins}
+	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		c.Subscribe(room) // left when the connection closes
 	})
 	// A connection's Data holds its nickname once it has sent one. Both handlers run on the

@@ -356,11 +356,13 @@ func serverHandshakeCases(cfg *config) []*Case {
 	unmasked := frame{fin: true, op: opText, payload: []byte("unmasked"), mask: maskNone}
 	return []*Case{
 		ok("H.1", "valid upgrade request: 101 with Upgrade, Connection and the right Sec-WebSocket-Accept, then an echo", nil, 0, nil, nil),
-		ok("H.2", "header names in other cases, padded values, \"Connection: keep-alive, Upgrade\", \"Upgrade: WebSocket\", Origin and User-Agent",
+		// The Origin is the target's own host: a server may refuse other origins (RFC 6455 section
+		// 10.2), and gorilla's, coder's and wsloop's do by default.
+		ok("H.2", "header names in other cases, padded values, \"Connection: keep-alive, Upgrade\", \"Upgrade: WebSocket\", a same-host Origin and User-Agent",
 			func(r *request) {
 				r.headers = []hdr{{"host", r.headers[0].value}, {"UPGRADE", "  WebSocket "}, {"connection", "keep-alive, Upgrade"},
 					{"sec-websocket-key", r.headers[3].value}, {"SEC-WEBSOCKET-VERSION", " 13"},
-					{"Origin", "http://example.com"}, {"User-Agent", "wsconform"}}
+					{"Origin", "http://" + r.headers[0].value}, {"User-Agent", "wsconform"}}
 			}, 0, nil, nil),
 		ok("H.3", "the upgrade request in 1-byte writes", nil, 1, nil, nil),
 		ok("H.4", "the upgrade request and a first text frame in one write", nil, 2, nil, nil),
