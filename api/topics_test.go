@@ -84,6 +84,10 @@ func TestTopicsSubscribePublish(t *testing.T) {
 		peers[i].WriteFrame(true, codec.OpClose, []byte{0x03, 0xe8})
 		waitUntil(t, "the connection closes", func() bool { return conns[i].ReadyState() == Closed })
 	}
+	// The close event, which takes a connection out of its topics, comes after ReadyState is Closed.
+	waitUntil(t, "the closed connections to leave their topics", func() bool {
+		return s.Subscribers("a") == 0 && s.Subscribers("b") == 1
+	})
 	counts(map[string]int{"a": 0, "b": 1})
 	sub(0, "a", false)
 	if got := conns[0].Topics(); got != nil {
