@@ -61,6 +61,11 @@ type ClientOptions struct {
 // that cannot be sent, are an error before anything is dialed; failures after that (refused
 // connection, rejected handshake) fire OnError, then OnClose with 1006.
 func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, error) {
+	return connect(url, opts, onConnect, nil)
+}
+
+// connect is Connect, with wrap, when not nil, to wrap the connection's events (Dial's watch).
+func connect(url string, opts *ClientOptions, onConnect func(c *Conn), wrap func(c *Conn, ev engine.Events) engine.Events) (*Conn, error) {
 	var o ClientOptions
 	if opts != nil {
 		o = *opts
@@ -85,7 +90,11 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	}
 	c := &Conn{path: t.path, regIndex: -1}
 	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor})
-	c.ec.Init(cfg, c.engineEvents(o.Executor))
+	ev := c.engineEvents(o.Executor)
+	if wrap != nil {
+		ev = wrap(c, ev)
+	}
+	c.ec.Init(cfg, ev)
 	err = c.ec.SetRequest(codec.ClientRequest{
 		Target:    t.path,
 		Host:      t.host,

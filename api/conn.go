@@ -64,6 +64,7 @@ type coldState struct {
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor   // a client's ClientOptions.Executor
 	member    *membership // the topics subscribed to; guarded by the shard's topicMu
+	dial      *dialWatch  // a client's watch while Dial opens it (dial.go); nil from Connect
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
@@ -103,6 +104,7 @@ func (c *Conn) set(edit func(*handlers)) {
 		}
 		return nil
 	}, edit)
+	c.claimInput()
 }
 
 // OnText sets the handler of text messages. The text is a string of its own, kept as long as
