@@ -9,8 +9,9 @@ import (
 // ListenAndServe listens on the TCP address addr (":8001", "127.0.0.1:0"), serves it as Serve
 // does, and blocks until Close or Shutdown is called; then it returns ErrServerClosed, as
 // net/http's does. An error from listening (a busy address, say) is returned at once, and
-// reported to the error event. Close returns as soon as the listener is closed; Shutdown's caller
-// waits for the connections itself.
+// reported to the error event. It returns once Close or Shutdown has closed the listener, without
+// waiting for the connections: Shutdown waits for those, and the close event tells when the last
+// one ended.
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
