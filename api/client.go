@@ -12,7 +12,7 @@ import (
 	"github.com/wsloop/wsloop/poller"
 )
 
-// ClientOptions configures Connect. The zero value (or a nil pointer) means the defaults.
+// ClientOptions configures Connect and Dial. The zero value (or a nil pointer) means the defaults.
 type ClientOptions struct {
 	// Protocols are the subprotocols offered, in order of preference. When set, the server must
 	// choose one of them.

@@ -61,6 +61,16 @@ func TestDialRefused(t *testing.T) {
 	if !errors.Is(err, codec.ErrResponseStatus) || err.Error() != codec.ErrResponseStatus.Error() {
 		t.Fatalf("error %q does not unwrap to codec.ErrResponseStatus", err)
 	}
+	// Connect's error event carries the same error.
+	errs := make(chan error, 1)
+	if _, err := Connect("ws://"+addr+"/", &ClientOptions{Setup: func(c *Conn) {
+		c.OnError(func(_ *Conn, err error) { errs <- err })
+	}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, errs); !errors.As(err, &he) || he.Status != http.StatusForbidden {
+		t.Fatalf("Connect's error %v (%T)", err, err)
+	}
 }
 
 // A rejection that is not a refusal (a 101 with a bad accept) stays the codec's error.

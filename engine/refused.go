@@ -11,7 +11,7 @@ import (
 // Err, nodejs-websocket's, and errors.Is(err, codec.ErrResponseStatus) holds.
 type HandshakeError struct {
 	Status int         // the response's status code
-	Header http.Header // the response's headers, canonical names, in the order received
+	Header http.Header // the response's headers (canonical names; the values of a name in order)
 	Err    error       // codec.ErrResponseStatus
 }
 
