@@ -59,13 +59,14 @@ type ClientOptions struct {
 // connection's loop once the server's 101 was checked, before any frame that came behind it is
 // read, so handlers set there see every message. A URL that is not ws:// or wss://, or options
 // that cannot be sent, are an error before anything is dialed; failures after that (refused
-// connection, rejected handshake) fire OnError, then OnClose with 1006.
+// connection, rejected handshake) fire OnError, then OnClose with 1006. Dial is the blocking form.
 func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, error) {
 	return connect(url, opts, onConnect, nil)
 }
 
 // connect is Connect, with wrap, when not nil, to wrap the connection's events (Dial's watch).
-func connect(url string, opts *ClientOptions, onConnect func(c *Conn), wrap func(c *Conn, ev engine.Events) engine.Events) (*Conn, error) {
+func connect(url string, opts *ClientOptions, onConnect func(c *Conn),
+	wrap func(c *Conn, ev engine.Events) engine.Events) (*Conn, error) {
 	var o ClientOptions
 	if opts != nil {
 		o = *opts

@@ -64,7 +64,7 @@ type coldState struct {
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor   // a client's ClientOptions.Executor
 	member    *membership // the topics subscribed to; guarded by the shard's topicMu
-	dial      *dialWatch  // a client's watch while Dial opens it (dial.go); nil from Connect
+	dial      *dialWatch  // the events' watch of a client opened by Dial (dial.go); nil from Connect
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
