@@ -13,7 +13,7 @@ import (
 	"github.com/wsloop/wsloop/poller"
 )
 
-// ClientOptions configures Connect. The zero value (or a nil pointer) means the defaults.
+// ClientOptions configures Connect and Dial. The zero value (or a nil pointer) means the defaults.
 type ClientOptions struct {
 	// Protocols are the subprotocols offered, in order of preference. When set, the server must
 	// choose one of them.
@@ -66,8 +66,14 @@ type ClientOptions struct {
 // connection's loop once the server's 101 was checked, before any frame that came behind it is
 // read, so handlers set there see every message. A URL that is not ws:// or wss://, or options
 // that cannot be sent, are an error before anything is dialed; failures after that (refused
-// connection, rejected handshake) fire OnError, then OnClose with 1006.
+// connection, rejected handshake) fire OnError, then OnClose with 1006. Dial is the blocking form.
 func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, error) {
+	return connect(url, opts, onConnect, nil)
+}
+
+// connect is Connect, with wrap, when not nil, to wrap the connection's events (Dial's watch).
+func connect(url string, opts *ClientOptions, onConnect func(c *Conn),
+	wrap func(c *Conn, ev engine.Events) engine.Events) (*Conn, error) {
 	var o ClientOptions
 	if opts != nil {
 		o = *opts
@@ -93,7 +99,11 @@ func Connect(url string, opts *ClientOptions, onConnect func(c *Conn)) (*Conn, e
 	}
 	c := &Conn{path: t.path, regIndex: -1}
 	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor, logger: o.Logger})
-	c.ec.Init(cfg, c.engineEvents(o.Executor))
+	ev := c.engineEvents(o.Executor)
+	if wrap != nil {
+		ev = wrap(c, ev)
+	}
+	c.ec.Init(cfg, ev)
 	err = c.ec.SetRequest(codec.ClientRequest{
 		Target:    t.path,
 		Host:      t.host,

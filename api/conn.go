@@ -66,6 +66,7 @@ type coldState struct {
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor   // a client's ClientOptions.Executor
 	member    *membership // the topics subscribed to; guarded by the shard's topicMu
+	dial      *dialWatch  // the events' watch of a client opened by Dial (dial.go); nil from Connect
 
 	logger *slog.Logger // a client's ClientOptions.Logger (logging.go)
 	// base is the request's context of a connection mounted on net/http (ServeHTTP), without its
@@ -111,6 +112,7 @@ func (c *Conn) set(edit func(*handlers)) {
 		}
 		return nil
 	}, edit)
+	c.claimInput()
 }
 
 // OnText sets the handler of text messages. The text is a string of its own, kept as long as

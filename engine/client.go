@@ -56,7 +56,7 @@ func (c *Conn) readResponse(in []byte) int {
 	hs := c.rare.client
 	n, err := hs.resp.Parse(in, &hs.req)
 	if err != nil {
-		c.abort(err)
+		c.abort(refused(err, &hs.resp))
 		return len(in)
 	}
 	if n == 0 {
