@@ -64,6 +64,9 @@ type coldState struct {
 	outStream atomic.Pointer[OutStream]
 	executor  *Executor   // a client's ClientOptions.Executor
 	member    *membership // the topics subscribed to; guarded by the shard's topicMu
+	// afterClose, set by a Reconnector before the dial, runs after the close event, even when
+	// the close handler panics or was replaced.
+	afterClose func(code int, reason string)
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
@@ -418,6 +421,9 @@ func (e *events) Error(err error) {
 // Closed implements engine.Events.
 func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte) {
 	c := (*Conn)(e)
+	if k := c.cold.Load(); k != nil && k.afterClose != nil {
+		defer k.afterClose(int(code), string(reason))
+	}
 	c.handshakeOver()
 	c.abandonOutStream()
 	if c.server != nil {
