@@ -32,6 +32,7 @@ type ClientOptions struct {
 	// the scheme http for ws:// and https for wss://, and returns nil for a direct connection. Only
 	// http:// proxies are supported; the tunnel is made with CONNECT, with basic credentials when
 	// the proxy's URL has user info, within HandshakeTimeout. A proxy refusing it is a *ProxyError.
+	// RemoteAddr is then the proxy's address.
 	Proxy func(*http.Request) (*url.URL, error)
 	// TLSConfig configures wss:// connections (roots, client certificates, ServerName, which
 	// defaults to the URL's host). Verification is skipped only when InsecureSkipVerify says so.

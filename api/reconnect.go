@@ -22,8 +22,8 @@ type ReconnectPolicy struct {
 	MinDelay time.Duration
 	// MaxDelay caps the waits (default 30 s).
 	MaxDelay time.Duration
-	// Multiplier is the growth of the wait from one attempt to the next (default 2; 1 keeps it
-	// at MinDelay).
+	// Multiplier is the growth of the wait from one attempt to the next (default 2, also for a
+	// value below 1; 1 keeps it at MinDelay).
 	Multiplier float64
 	// Jitter is the fraction of each wait by which it moves at random, so that clients dropped
 	// together do not come back together (default 0.2; negative for none; at most 1).
