@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/wsloop/wsloop/codec"
@@ -27,6 +28,13 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// LocalAddr is the local address to dial from (a source address among 127.0.0.x, say).
 	LocalAddr net.Addr
+	// Proxy, when set, chooses the proxy for each connection, as http.Transport.Proxy does
+	// (http.ProxyFromEnvironment is one choice): it gets a request whose URL is the server's with
+	// the scheme http for ws:// and https for wss://, and returns nil for a direct connection. Only
+	// http:// proxies are supported; the tunnel is made with CONNECT, with basic credentials when
+	// the proxy's URL has user info, within HandshakeTimeout. A proxy refusing it is a *ProxyError.
+	// RemoteAddr is then the proxy's address.
+	Proxy func(*http.Request) (*url.URL, error)
 	// TLSConfig configures wss:// connections (roots, client certificates, ServerName, which
 	// defaults to the URL's host). Verification is skipped only when InsecureSkipVerify says so.
 	TLSConfig *tls.Config
@@ -136,8 +144,7 @@ func (c *Conn) dial(t target, o ClientOptions) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	d := net.Dialer{Timeout: o.DialTimeout, LocalAddr: o.LocalAddr}
-	nc, err := d.DialContext(ctx, "tcp", t.hostPort())
+	nc, err := c.dialServer(ctx, t, o)
 	if err != nil {
 		c.ec.Abandon(err)
 		return

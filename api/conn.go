@@ -73,6 +73,9 @@ type coldState struct {
 	// cancellation; ctx is the connection's context, made on first use (context.go).
 	base context.Context
 	ctx  atomic.Pointer[connContext]
+	// afterClose, set by a Reconnector before the dial, runs after the close event, even when
+	// the close handler panics or was replaced.
+	afterClose func(code int, reason string)
 }
 
 // coldState returns the connection's cold part, allocating it on first use (from any goroutine).
@@ -430,6 +433,9 @@ func (e *events) Error(err error) {
 // Closed implements engine.Events.
 func (e *events) Closed(opened bool, code codec.CloseCode, reason []byte, err error) {
 	c := (*Conn)(e)
+	if k := c.cold.Load(); k != nil && k.afterClose != nil {
+		defer k.afterClose(int(code), string(reason))
+	}
 	c.handshakeOver()
 	c.abandonOutStream()
 	c.cancelContext() // context.go

@@ -75,11 +75,12 @@ var closeTexts = map[int]string{
 // included).
 func CloseText(code int) string { return closeTexts[code] }
 
-// CloseError is a connection we failed with a close code: the error event of a connection closed
+// CloseError is a connection ended with a close code. The error event of a connection we failed
 // for a protocol violation (1002), text that is not UTF-8 (1007) or a message over the size limit
-// (1009) carries one, wrapping the violation itself. errors.As(err, &ce) finds it; ce.Code is the
-// code OnClose reports next, sent to the peer with ce.Reason unless our close frame went first. A close the peer starts is no error: OnClose
-// alone reports its code and reason.
+// (1009) carries one, wrapping the violation itself: errors.As(err, &ce) finds it, and ce.Code is
+// the code OnClose reports next, sent to the peer with ce.Reason unless our close frame went
+// first. A close the peer starts is no error: OnClose alone reports its code and reason; a
+// Reconnector gives such a close as a CloseError (without Err) to the next attempt's OnAttempt.
 type CloseError struct {
 	Code   int    // the close code
 	Reason string // the reason sent with it
