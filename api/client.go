@@ -106,7 +106,11 @@ func connect(url string, opts *ClientOptions, onConnect func(c *Conn),
 		cfg.MaxMessage = maxBufferLength.Load()
 	}
 	c := &Conn{path: t.path, regIndex: -1}
-	c.cold.Store(&coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor, logger: o.Logger})
+	k := &coldState{protocols: o.Protocols, fragment: o.BinaryFragmentation, executor: o.Executor, logger: o.Logger}
+	if o.Context != nil {
+		k.base = context.WithoutCancel(o.Context) // its values, for Context; its end cancels the dial
+	}
+	c.cold.Store(k)
 	ev := c.engineEvents(o.Executor)
 	if wrap != nil {
 		ev = wrap(c, ev)

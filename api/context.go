@@ -15,7 +15,9 @@ type connContext struct {
 // close handler runs; at once when it has closed already). On a connection a net/http server
 // handed over (ServeHTTP), it carries the values of the request's context, such as the user a
 // middleware authenticated with context.WithValue, but not its cancellation, which net/http
-// does as soon as the connection is taken over. On other connections it carries no value.
+// does as soon as the connection is taken over. On a client connection it carries the values of
+// ClientOptions.Context (or Dial's ctx), whose end cancels only the dial and the handshake. On a
+// connection of the server's own listener it carries no value.
 //
 // The context is made on first call, so a connection that never asks costs nothing more; it is
 // safe from any goroutine.

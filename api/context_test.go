@@ -114,6 +114,27 @@ func TestContextListenerCancelledOnClose(t *testing.T) {
 	expectDone(t, lc.Context())
 }
 
+// A client's Context carries the values of Dial's context, outlives it (its end cancels only the
+// dial), and is cancelled once the connection closes.
+func TestContextClientCarriesDialValues(t *testing.T) {
+	wstest.CheckLeaks(t)
+	_, addr := echoServer(t)
+	dialCtx, cancel := context.WithCancel(context.WithValue(context.Background(), userKey{}, "alice"))
+	c, err := Dial(dialCtx, "ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the connection is open: this ends nothing
+	ctx := c.Context()
+	if got := ctx.Value(userKey{}); got != "alice" {
+		t.Fatalf("the client's context carries %v, want the dial's value", got)
+	}
+	expectOpen(t, ctx)
+	c.OnText(func(*Conn, string) {}) // a Dial connection reads once a message handler is set
+	c.Close(1000, "")
+	expectDone(t, ctx)
+}
+
 // A listener connection that never asks for its Context has none made, nor any cold state for
 // it: an idle connection pays nothing for Context.
 func TestContextMadeOnFirstUse(t *testing.T) {
