@@ -12,6 +12,12 @@
 //	})
 //	server.Listen(8001, "", nil)
 //
+// For Go programs, Server.ListenAndServe blocks as net/http's does, and Dial returns an open
+// client connection or the error (a *HandshakeError for a refused upgrade); Connect is the
+// asynchronous form. ClientOptions.Proxy goes through an HTTP proxy, and ConnectReconnecting
+// redials with backoff. ServerOptions.Logger logs what a server drops or refuses, never per
+// message, and Conn.Context carries a mounted request's values until the connection closes.
+//
 // # Events and goroutines
 //
 // Handlers run on the connection's event loop, in wire order, never two at once for one
