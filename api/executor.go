@@ -251,7 +251,7 @@ func (x *Executor) run(m *mailbox) {
 func (c *Conn) handle(ev *event) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.workerPanicked(ev.kind, r)
+			c.workerPanicked(r)
 		}
 	}()
 	e := c.events()
@@ -279,18 +279,12 @@ func (c *Conn) handle(ev *event) {
 	}
 }
 
-// workerPanicked ends a connection whose handler panicked on a worker: its error handler gets the
-// PanicError (unless the error or close handler itself panicked, or the user does not know the
-// connection yet), and the connection closes with 1011.
-func (c *Conn) workerPanicked(kind eventKind, r any) {
-	err := &PanicError{Value: r, Stack: debug.Stack()}
-	if kind != evError && kind != evClosed && (c.server == nil || c.ReadyState() != Connecting) {
-		func() {
-			defer func() { _ = recover() }()
-			c.events().Error(err)
-		}()
-	}
-	c.ec.WriteClose(codec.CloseInternalError, "internal error")
+// workerPanicked ends a connection whose handler panicked on a worker as a panic on the loop
+// does: failed with 1011, the PanicError to its error handler (unless the user does not know the
+// connection yet), then the close event; a panic of the error or close handler itself ends
+// nothing more.
+func (c *Conn) workerPanicked(r any) {
+	c.ec.HandlerPanicked(&PanicError{Value: r, Stack: debug.Stack()})
 }
 
 // queued is a Conn seen as the engine's engine.Events when an Executor runs its handlers: on the

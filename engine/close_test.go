@@ -216,3 +216,19 @@ func TestWriteFailingClosesInsideTheFlush(t *testing.T) {
 		t.Fatal("the flush wrote to the queue after OnClose had given it back")
 	}
 }
+
+// A handler that panicked off the loop (HandlerPanicked, from an executor's worker) fails the
+// connection at the loop's next turn exactly as one on the loop does: a close frame with 1011,
+// the error, the socket closed behind the frame, then Closed with 1011.
+func TestHandlerPanickedOffTheLoop(t *testing.T) {
+	c := openServer(t, Config{})
+	boom := errors.New("boom")
+	c.HandlerPanicked(boom)
+	c.HandlerPanicked(errors.New("a second panic")) // the first one decides
+	c.m.RunWakes()
+	c.expectFrames(t, closeFrame(codec.CloseInternalError, "internal error"))
+	if !c.m.Closed() {
+		t.Fatal("the socket is still open behind the close frame")
+	}
+	c.ev.expect(t, "error boom", `closed true 1011 ""`)
+}

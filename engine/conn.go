@@ -60,6 +60,7 @@ type Conn struct {
 	opened     bool          // loop only: the handshake succeeded
 	paused     bool          // loop only: input is paused, by the output over its cap or a PauseReason
 	recheck    bool          // loop only: something waits on the output: look again at the next tick
+	panicked   bool          // a handler run off the loop panicked: fail at the next turn (cancelErr says why)
 	pauses     atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
 	q          *outq         // output; nil while nothing is queued or awaited
 	lend       lending
@@ -155,6 +156,20 @@ func (c *Conn) OnWake() {
 	c.beginTurn()
 	c.answerDeferred()
 	c.endTurn()
+}
+
+// failIfPanicked fails the connection as a handler's panic on the loop does (handlerPanicked) if
+// one run off the loop panicked (HandlerPanicked). Loop only, inside a turn.
+func (c *Conn) failIfPanicked() {
+	c.mu.Lock()
+	panicked, err := c.panicked, c.cancelErr
+	if panicked {
+		c.panicked, c.cancelErr = false, nil
+	}
+	c.mu.Unlock()
+	if panicked {
+		c.fail(codec.CloseInternalError, "internal error", err)
+	}
 }
 
 // abortIfGivenUp ends the connection at once if it was given up (WriteClose or Cancel during the

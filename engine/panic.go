@@ -27,6 +27,18 @@ func (c *Conn) recoverHandler() {
 	}
 }
 
+// HandlerPanicked fails the connection as a panic of a handler on its loop does (1011, err to the
+// Error event, then Closed), for a handler the layer above ran off the loop (an executor's
+// worker); err is the PanicError. It is safe from any goroutine; the loop acts at its next turn,
+// unless the connection was given up already.
+func (c *Conn) HandlerPanicked(err error) {
+	c.mu.Lock()
+	if !c.panicked && !c.terminated && c.cancelErr == nil {
+		c.panicked, c.cancelErr = true, err
+	}
+	c.unlockAndWake()
+}
+
 // handlerPanicked fails the connection with 1011 and ends the turn the panic cut short.
 func (c *Conn) handlerPanicked(r any) {
 	c.fail(codec.CloseInternalError, "internal error", &PanicError{Value: r, Stack: debug.Stack()})

@@ -18,6 +18,7 @@ func (c *Conn) endTurn() {
 	if c.t.Closed() || c.opened && c.abortIfGivenUp() { // a send refused in the turn under CloseSlow
 		return
 	}
+	c.failIfPanicked() // a handler off the loop panicked during the turn
 	c.flush()
 	c.afterFlush()
 	c.tidy()
