@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	ws "github.com/wsloop/wsloop/api"
 )
@@ -18,19 +17,11 @@ func ExampleConn_OnDrain() {
 		c.OnDrain(func(*ws.Conn) { drained <- struct{}{} })
 		conns <- c
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
 	// No message handler yet: the client reads nothing, so what the server sends piles up.
-	client, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	client, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return

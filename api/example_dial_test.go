@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	ws "github.com/wsloop/wsloop/api"
@@ -13,20 +12,12 @@ import (
 // lost: the connection reads nothing until its message handler is set.
 func ExampleDial() {
 	server := ws.CreateServer(nil, func(c *ws.Conn) { c.SendText("welcome", nil) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // bounds dial and handshake
 	defer cancel()
-	c, err := ws.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+	c, err := ws.Dial(ctx, "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"fmt"
-	"net"
 
 	ws "github.com/wsloop/wsloop/api"
 )
@@ -11,20 +10,12 @@ import (
 // all of them, framed once.
 func ExampleServer_Publish() {
 	server := ws.CreateServer(nil, func(c *ws.Conn) { c.Subscribe("news") })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
 	got := make(chan string)
 	joined := make(chan struct{})
-	client, err := ws.Connect("ws://"+ln.Addr().String()+"/", nil, func(c *ws.Conn) {
+	client, err := ws.Connect("ws://"+addr+"/", nil, func(c *ws.Conn) {
 		c.OnText(func(_ *ws.Conn, text string) { got <- text })
 		close(joined) // the server's connection handler, which subscribed, ran before its 101
 	})

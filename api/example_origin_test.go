@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 
 	ws "github.com/wsloop/wsloop/api"
@@ -14,15 +13,7 @@ import (
 // runs, unless OriginPatterns allows its host; clients that send no Origin (not browsers) pass.
 func ExampleServerOptions_originPatterns() {
 	server := ws.CreateServer(&ws.ServerOptions{OriginPatterns: []string{"app.example.com"}}, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
 	for _, origin := range []string{"https://app.example.com", "https://evil.example", ""} {
@@ -30,7 +21,7 @@ func ExampleServerOptions_originPatterns() {
 		if origin != "" {
 			opts.ExtraHeaders = http.Header{"Origin": {origin}}
 		}
-		c, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", opts)
+		c, err := ws.Dial(context.Background(), "ws://"+addr+"/", opts)
 		var refused *ws.HandshakeError
 		switch {
 		case errors.As(err, &refused):

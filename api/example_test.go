@@ -25,18 +25,10 @@ func ExampleCreateServer() {
 			close(closed)
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
-	client, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	client, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -62,21 +54,13 @@ func ExampleServer_Connections() {
 		}
 	}
 	server.OnText(func(_ *ws.Conn, text string) { broadcast(text) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
 	got := make(chan string, 2)
 	var clients []*ws.Conn
 	for range 2 {
-		c, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+		c, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -107,18 +91,10 @@ func ExampleConn_OnBinary() {
 			})
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
-	client, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	client, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -136,18 +112,10 @@ func ExampleConn_OnMessage() {
 	server.OnMessage(func(c *ws.Conn, typ ws.MessageType, payload []byte) {
 		c.SendMessage(typ, payload, nil)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
-	client, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	client, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -178,18 +146,10 @@ func ExampleConn_BeginBinary() {
 		}
 		out.Close()
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
-	client, err := ws.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	client, err := ws.Dial(context.Background(), "ws://"+addr+"/", nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -219,19 +179,11 @@ func ExampleServerOptions_handshake() {
 			return http.Header{"X-Served-By": {"wsloop"}}, nil
 		},
 	}, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
-	url := "ws://" + ln.Addr().String() + "/"
+	url := "ws://" + addr + "/"
 
-	_, err = ws.Dial(context.Background(), url, nil)
+	_, err := ws.Dial(context.Background(), url, nil)
 	var refused *ws.HandshakeError
 	if errors.As(err, &refused) {
 		fmt.Println("refused:", refused.Status, refused.Header.Get("WWW-Authenticate"))
@@ -277,4 +229,17 @@ func ExampleServer_ServeHTTP() {
 	fmt.Println(<-got)
 	// Output:
 	// echo: hi
+}
+
+// serveLocally has server listen on a free loopback port, as the examples do (a program would
+// call ListenAndServe), and returns its address.
+func serveLocally(server *ws.Server) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err == nil {
+		err = server.Serve(ln, nil)
+	}
+	if err != nil {
+		panic(err)
+	}
+	return ln.Addr().String()
 }

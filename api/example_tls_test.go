@@ -49,18 +49,10 @@ func ExampleServerOptions_tls() {
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 	}, nil)
 	server.OnText(func(c *ws.Conn, text string) { c.SendText("secure "+text, nil) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := server.Serve(ln, nil); err != nil {
-		fmt.Println(err)
-		return
-	}
+	addr := serveLocally(server)
 	defer server.Close(nil)
 
-	c, err := ws.Dial(context.Background(), "wss://"+ln.Addr().String()+"/", &ws.ClientOptions{
+	c, err := ws.Dial(context.Background(), "wss://"+addr+"/", &ws.ClientOptions{
 		TLSConfig: &tls.Config{RootCAs: roots},
 	})
 	if err != nil {
