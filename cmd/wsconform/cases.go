@@ -20,19 +20,21 @@ type Case struct {
 	// Handshake cases: serverHS runs in server mode, clientHS in client mode.
 	serverHS func(t *target, cfg *config) result
 	clientHS func(cc *clientConn) result
+	// deflate, for sections 12 and 13: the permessage-deflate parameters negotiated first.
+	deflate *pmdSet
 }
 
-// Section returns the first part of the id: "1" ... "10", or "H".
+// Section returns the first part of the id: "1" ... "13", or "H".
 func (c *Case) Section() string {
 	sec, _, _ := strings.Cut(c.ID, ".")
 	return sec
 }
 
-// catalogue builds sections 1-10, the cases both modes share.
+// catalogue builds sections 1-13, the cases both modes share.
 func catalogue(cfg *config) []*Case {
 	var cs []*Case
 	for _, build := range []func(*config) []*Case{section1, section2, section3, section4, section5,
-		section6, section7, section9, section10} {
+		section6, section7, section9, section10, section12, section13} {
 		cs = append(cs, build(cfg)...)
 	}
 	return cs

@@ -170,11 +170,37 @@ func (cs *clientSuite) results(agent string) []*caseRun {
 	return out
 }
 
-// accept writes a valid 101 answer.
-func (cc *clientConn) accept() error {
+// accept writes a valid 101 answer, with extra header lines.
+func (cc *clientConn) accept(extra ...hdr) error {
 	cc.conn.SetWriteDeadline(time.Now().Add(cc.timeout))
-	_, err := cc.conn.Write(response101(cc.key, nil))
+	_, err := cc.conn.Write(response101(cc.key, func(h []hdr) []hdr { return append(h, extra...) }))
 	return err
+}
+
+// acceptDeflate answers the client's first valid permessage-deflate offer with the parameters set
+// wants, within what the offer allows, and returns the codec; nil when the client offered none (or
+// only invalid ones), then the 101 declines the extension.
+func (cc *clientConn) acceptDeflate(set *pmdSet, s *session) (*pmdCodec, error) {
+	elems := cc.req.list("Sec-WebSocket-Extensions")
+	s.gotf("offer: Sec-WebSocket-Extensions: %s", strings.Join(elems, ", "))
+	for _, e := range elems {
+		offer, ok, err := parsePMD(e, false)
+		if !ok {
+			continue
+		}
+		if err != nil {
+			s.note("the client's offer %q is invalid (%v): declined", e, err)
+			continue
+		}
+		ans, notes := pmdAnswerTo(set.answer, offer)
+		for _, n := range notes {
+			s.note("%s", n)
+		}
+		s.logSent("answer: Sec-WebSocket-Extensions: " + ans.String())
+		return newPMDCodec(ans, false), cc.accept(hdr{"Sec-WebSocket-Extensions", ans.String()})
+	}
+	s.logSent("answer without Sec-WebSocket-Extensions")
+	return nil, cc.accept()
 }
 
 // response101 returns a 101 answer for key; edit may change its header lines.
@@ -220,11 +246,17 @@ func runClientCase(cc *clientConn, c *Case) result {
 		return c.clientHS(cc)
 	}
 	start := time.Now()
-	if err := cc.accept(); err != nil {
-		return result{Outcome: Failed, Reason: "writing the 101: " + err.Error(), Millis: time.Since(start).Milliseconds()}
-	}
 	s := newSession(cc.cfg, cc.conn, cc.br, false, cc.timeout)
 	defer s.shutdown()
+	var err error
+	if c.deflate != nil {
+		s.pmd, err = cc.acceptDeflate(c.deflate, s)
+	} else {
+		err = cc.accept()
+	}
+	if err != nil {
+		return result{Outcome: Failed, Reason: "writing the 101: " + err.Error(), Millis: time.Since(start).Milliseconds()}
+	}
 	exp := c.run(s)
 	s.finish(exp)
 	return s.judge(exp)

@@ -40,6 +40,7 @@ type options struct {
 	jsonPath    string
 	expectPath  string
 	writeExpect string
+	reportDir   string
 	agent       string
 	verbose     bool
 	quiet       bool
@@ -52,6 +53,7 @@ func commonFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.jsonPath, "json", "", "write the full JSON report to `FILE`")
 	fs.StringVar(&o.expectPath, "expect", "", "compare with the expected results in `FILE`; fail on any case that got worse")
 	fs.StringVar(&o.writeExpect, "write-expect", "", "write this run's outcomes as an expected-results `FILE`")
+	fs.StringVar(&o.reportDir, "report", "", "write a browsable HTML report (index.html, cases/*.html) into `DIR`")
 	fs.StringVar(&o.agent, "agent", "", "name of the implementation under test, for the report")
 	fs.DurationVar(&o.cfg.timeout, "timeout", o.cfg.timeout, "bound of every wait for the peer (section 9 and the 3 MiB cases allow at least 30s)")
 	fs.DurationVar(&o.cfg.failFast, "fail-fast-wait", o.cfg.failFast, "how long the fail-fast cases (6.4.*) wait after the invalid bytes")
@@ -96,7 +98,7 @@ func runList(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// modeCases returns a mode's catalogue: sections 1-10, then its handshake section.
+// modeCases returns a mode's catalogue: sections 1-13, then its handshake section.
 func modeCases(mode string, cfg *config) []*Case {
 	cs := catalogue(cfg)
 	if mode == "server" {
@@ -331,6 +333,12 @@ func (o *options) finish(rep *Report, stdout, stderr io.Writer) int {
 	status := 0
 	if o.jsonPath != "" {
 		if err := rep.writeJSON(o.jsonPath); err != nil {
+			fmt.Fprintln(stderr, "wsconform:", err)
+			status = 1
+		}
+	}
+	if o.reportDir != "" {
+		if err := rep.writeHTML(o.reportDir); err != nil {
 			fmt.Fprintln(stderr, "wsconform:", err)
 			status = 1
 		}

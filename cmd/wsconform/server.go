@@ -287,28 +287,35 @@ func containsFold(list []string, s string, fold bool) bool {
 
 // upgrade dials and completes a valid handshake; it returns the connection and the reader that
 // holds any bytes after the response head.
-func (t *target) upgrade(cfg *config, timeout time.Duration) (net.Conn, *bufio.Reader, error) {
+// With offers, the request offers permessage-deflate so, and the response head is returned too.
+func (t *target) upgrade(cfg *config, timeout time.Duration, offers []pmdParams) (net.Conn, *bufio.Reader, *head, error) {
 	nc, err := t.dial(timeout)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dial %s: %w", t.addr, err)
+		return nil, nil, nil, fmt.Errorf("dial %s: %w", t.addr, err)
 	}
 	key := newKey()
+	req := t.request(key)
+	var exts []string
+	if len(offers) > 0 {
+		req.set("Sec-WebSocket-Extensions", offersHeader(offers))
+		exts = []string{pmdName}
+	}
 	nc.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := nc.Write(t.request(key).bytes()); err != nil {
+	if _, err := nc.Write(req.bytes()); err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("writing the upgrade request: %w", err)
+		return nil, nil, nil, fmt.Errorf("writing the upgrade request: %w", err)
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	h, err := readHead(nc, br, timeout)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("reading the response: %w (got %q)", err, clip(h.raw))
+		return nil, nil, nil, fmt.Errorf("reading the response: %w (got %q)", err, clip(h.raw))
 	}
-	if bad := checkUpgrade(h, key, nil, nil); len(bad) > 0 {
+	if bad := checkUpgrade(h, key, nil, exts); len(bad) > 0 {
 		nc.Close()
-		return nil, nil, fmt.Errorf("bad upgrade response: %s", strings.Join(bad, "; "))
+		return nil, nil, nil, fmt.Errorf("bad upgrade response: %s", strings.Join(bad, "; "))
 	}
-	return nc, br, nil
+	return nc, br, h, nil
 }
 
 func clip(b []byte) string {
@@ -328,13 +335,30 @@ func runServerCase(t *target, cfg *config, c *Case) result {
 		return c.serverHS(t, cfg)
 	}
 	start := time.Now()
-	nc, br, err := t.upgrade(cfg, timeout)
+	var offers []pmdParams
+	if c.deflate != nil {
+		offers = c.deflate.offers
+	}
+	nc, br, h, err := t.upgrade(cfg, timeout, offers)
 	if err != nil {
 		return result{Outcome: Failed, Reason: "opening handshake: " + err.Error(), Expected: "a 101 response",
 			Millis: time.Since(start).Milliseconds()}
 	}
 	s := newSession(cfg, nc, br, true, timeout)
 	defer s.shutdown()
+	if c.deflate != nil {
+		s.logSent("offer: Sec-WebSocket-Extensions: " + offersHeader(offers))
+		answer := strings.Join(h.list("Sec-WebSocket-Extensions"), ", ")
+		s.gotf("answer: Sec-WebSocket-Extensions: %s", answer)
+		agreed, err := checkPMDAnswer(h.list("Sec-WebSocket-Extensions"), offers)
+		if err != nil {
+			return result{Outcome: Failed, Reason: "permessage-deflate negotiation (RFC 7692 7.1): " + err.Error(),
+				Expected: "a valid answer to the offer, or none", Sent: s.sent, Got: s.got, Millis: time.Since(start).Milliseconds()}
+		}
+		if agreed != nil {
+			s.pmd = newPMDCodec(*agreed, true)
+		}
+	}
 	exp := c.run(s)
 	s.finish(exp)
 	return s.judge(exp)

@@ -174,6 +174,10 @@ type session struct {
 	writeErr    error
 	peerKeys    [][4]byte // the mask keys of the peer's first frames
 	gaveUp      bool      // a failing case stopped waiting for the failure and closed itself
+
+	pmd        *pmdCodec // permessage-deflate, when negotiated
+	compressed bool      // the message in progress has RSV1 set
+	frames     frameLog  // every frame both ways, bounded, for -report
 }
 
 // newRNG returns a generator for mask keys: they need to vary, not to be secret, in a test tool.
@@ -232,6 +236,7 @@ func (s *session) encode(frames ...frame) []byte {
 	var b []byte
 	for _, f := range frames {
 		b = f.encode(b, s.weClient, s.rng)
+		s.frames.add(true, f.fin, f.rsv, f.op, len(f.payload), f.payload, s.elapsed())
 		if f.op == opClose && !s.closeSent {
 			s.closeSent = true
 			s.closeCode = -1
@@ -349,6 +354,7 @@ func (s *session) consume(ev rxEvent) {
 	}
 	f := ev.f
 	at := f.at.Sub(s.start)
+	s.frames.add(false, f.fin, f.rsv, f.op, len(f.payload), f.payload, at)
 	if s.close != nil {
 		s.violation("%s frame after its close frame", opName(f.op))
 	}
@@ -362,8 +368,12 @@ func (s *session) consume(ev rxEvent) {
 			s.violation("unmasked frame from the client (RFC 6455 5.1)")
 		}
 	}
-	if f.rsv != 0 {
+	switch {
+	case f.rsv == 0:
+	case s.pmd == nil:
 		s.violation("%s frame with RSV=%d and no extension negotiated", opName(f.op), f.rsv)
+	case f.rsv != 4 || (f.op != opText && f.op != opBinary):
+		s.violation("%s frame with RSV=%d (permessage-deflate allows RSV1 on a message's first frame only)", opName(f.op), f.rsv)
 	}
 	if !f.minimalForm() {
 		s.violation("%s frame length %d in a %d-bit field (not minimal)", opName(f.op), f.length, f.lenForm)
@@ -403,6 +413,7 @@ func (s *session) dataFrame(f *rxFrame, at time.Duration) {
 	}
 	if f.op != opCont {
 		s.inMsg, s.msgOp, s.msgBuf = true, f.op, s.msgBuf[:0]
+		s.compressed = f.rsv&4 != 0 && s.pmd != nil
 	}
 	s.msgBuf = append(s.msgBuf, f.payload...)
 	if !f.fin {
@@ -410,6 +421,17 @@ func (s *session) dataFrame(f *rxFrame, at time.Duration) {
 	}
 	s.inMsg = false
 	p := bytes.Clone(s.msgBuf)
+	if s.pmd != nil {
+		s.pmd.messagesIn++
+		if s.compressed {
+			s.pmd.compressedIn++
+			var err error
+			if p, err = s.pmd.inflate(p, s.cfg.maxFrame); err != nil {
+				s.violation("%s message whose compressed data is invalid: %v", opName(s.msgOp), err)
+				return
+			}
+		}
+	}
 	if s.msgOp == opText && !codec.ValidUTF8(p) {
 		s.violation("text message that is not valid UTF-8: %s", preview(p))
 	}
@@ -548,6 +570,8 @@ type result struct {
 	// CloseCode is the code of the peer's close frame: -1 none, 0 no close frame at all.
 	CloseCode int   `json:"close_code"`
 	Millis    int64 `json:"duration_ms"`
+	// Frames are the frames both ways, bounded, for -report.
+	Frames []frameRec `json:"-"`
 }
 
 // judge compares what the session saw with exp.
@@ -557,6 +581,11 @@ func (s *session) judge(exp *expectation) result {
 		s.sent = append(s.sent, fmt.Sprintf("... %d frames in all", s.sentFrames))
 	}
 	r.Sent, r.Got = s.sent, s.got
+	r.Frames = s.frames.list()
+	if s.pmd != nil {
+		s.note("permessage-deflate agreed (%s); %d of the peer's %d messages came compressed", s.pmd.params, s.pmd.compressedIn, s.pmd.messagesIn)
+	}
+	r.Notes = s.notes
 	if s.close != nil {
 		r.CloseCode = s.close.code
 	}

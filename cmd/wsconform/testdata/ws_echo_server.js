@@ -5,7 +5,7 @@
 const path = require('path');
 const { WebSocketServer } = require(path.join(process.argv[2], 'ws'));
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 << 20 });
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true, maxPayload: 64 << 20 });
 wss.on('listening', () => console.log('listening on 127.0.0.1:' + wss.address().port));
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
