@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 )
@@ -46,22 +47,21 @@ func (tr pmdTraffic) op() byte {
 
 // payload returns message i: every message differs from the others.
 func (tr pmdTraffic) payload(i int) []byte {
-	rng := rand.New(rand.NewPCG(uint64(tr.size), uint64(i)))
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], uint64(tr.size))
+	binary.LittleEndian.PutUint64(seed[8:], uint64(i))
+	rng := rand.NewChaCha8(seed)
 	switch tr.kind {
 	case kindText:
 		head := fmt.Sprintf("%06d ", i%1000000)
 		return append([]byte(head), mixedText(tr.size-len(head))...)
 	case kindRandom:
 		b := make([]byte, tr.size)
-		for j := range b {
-			b[j] = byte(rng.Uint32())
-		}
+		rng.Read(b)
 		return b
 	}
 	var block [61]byte
-	for j := range block {
-		block[j] = byte(rng.Uint32())
-	}
+	rng.Read(block[:])
 	b := make([]byte, tr.size)
 	for j := range b {
 		b[j] = block[j%len(block)] ^ byte(j>>10)
@@ -120,8 +120,8 @@ func (s *session) sendCompressed(op byte, p []byte) {
 
 // section12Sizes are the message sizes of section 12, with the messages per case.
 var section12Sizes = []struct{ size, count int }{
-	{16, 100}, {64, 100}, {256, 100}, {1 << 10, 100}, {4 << 10, 100}, {8 << 10, 50}, {16 << 10, 50},
-	{32 << 10, 16}, {64 << 10, 16}, {128 << 10, 4}, {256 << 10, 4},
+	{16, 100}, {64, 100}, {256, 100}, {1 << 10, 100}, {4 << 10, 50}, {8 << 10, 32}, {16 << 10, 32},
+	{32 << 10, 8}, {64 << 10, 8}, {128 << 10, 4}, {256 << 10, 2},
 }
 
 func section12(cfg *config) []*Case {

@@ -193,6 +193,7 @@ type pmdCodec struct {
 	inTakeover bool // the peer keeps its context: its window carries over
 	inBits     int
 	window     []byte // the peer's last 2^inBits bytes, with context takeover
+	fr         io.ReadCloser
 
 	messagesIn, compressedIn int
 }
@@ -222,12 +223,15 @@ func newPMDCodec(p pmdParams, weClient bool) *pmdCodec {
 // byte and so fit any window.
 func (c *pmdCodec) compress(p []byte) []byte {
 	c.out.Reset()
-	if c.fw == nil || !c.outTakeover {
+	switch {
+	case c.fw == nil:
 		level := flate.DefaultCompression
 		if c.outBits < 15 {
 			level = flate.HuffmanOnly
 		}
 		c.fw, _ = flate.NewWriter(&c.out, level) // the level is valid: no error
+	case !c.outTakeover:
+		c.fw.Reset(&c.out)
 	}
 	c.fw.Write(p) // writes to a bytes.Buffer: no error
 	c.fw.Flush()
@@ -244,13 +248,16 @@ var pmdTail = []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
 // against the agreement is caught.
 func (c *pmdCodec) inflate(p []byte, limit uint64) ([]byte, error) {
 	src := io.MultiReader(bytes.NewReader(p), bytes.NewReader(pmdTail))
-	var r io.ReadCloser
+	var dict []byte
 	if c.inTakeover {
-		r = flate.NewReaderDict(src, c.window)
-	} else {
-		r = flate.NewReader(src)
+		dict = c.window
 	}
-	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if c.fr == nil {
+		c.fr = flate.NewReaderDict(src, dict)
+	} else {
+		c.fr.(flate.Resetter).Reset(src, dict) // compress/flate's readers are Resetters
+	}
+	out, err := io.ReadAll(io.LimitReader(c.fr, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}

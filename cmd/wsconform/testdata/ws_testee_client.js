@@ -1,7 +1,8 @@
 // An Autobahn testee client on Node's ws for wsconform's self-check of client mode.
-// Usage: node ws_testee_client.js NODE_MODULES_DIR ws://HOST:PORT AGENT
-// It asks /getCaseCount, runs /runCase?case=N&agent=AGENT for every case, echoing each message
-// with its type, then asks /updateReports?agent=AGENT and exits.
+// Usage: node ws_testee_client.js NODE_MODULES_DIR ws://HOST:PORT AGENT (or wss://, trusting any
+// certificate: the test's own). It offers permessage-deflate (ws's default) for sections 12 and
+// 13. It asks /getCaseCount, runs /runCase?case=N&agent=AGENT for every case, echoing each
+// message with its type, then asks /updateReports?agent=AGENT and exits.
 'use strict';
 const path = require('path');
 const WebSocket = require(path.join(process.argv[2], 'ws'));
@@ -10,7 +11,7 @@ const agent = process.argv[4] || 'ws';
 
 function open(url, onMessage) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { maxPayload: 64 << 20 });
+    const ws = new WebSocket(url, { maxPayload: 64 << 20, rejectUnauthorized: false });
     ws.on('message', (data, isBinary) => {
       if (onMessage) onMessage(data);
       else ws.send(data, { binary: isBinary });
