@@ -123,6 +123,8 @@ type expectation struct {
 	alternatives []alternative
 	// text says what is expected, in words; derived from the rest when empty.
 	text string
+	// nonStrict, when set, is why the case is NON-STRICT at best (the peer declined an extension).
+	nonStrict string
 }
 
 type alternative struct {
@@ -596,6 +598,9 @@ func (s *session) judge(exp *expectation) result {
 	}
 	if len(s.violations) > 0 {
 		set(Failed, "the peer broke RFC 6455: %s", strings.Join(s.violations, "; "))
+	}
+	if exp.nonStrict != "" {
+		set(NonStrict, "%s", exp.nonStrict)
 	}
 	limitHit := exp.limit && s.close != nil && s.close.code == 1009 && !s.close.asReply
 
