@@ -22,6 +22,7 @@ type frameRec struct {
 	Length  int
 	Excerpt string // the start of the payload, bounded (as preview shows it)
 	At      time.Duration
+	Summary string // set on a last line standing for the frames left out, instead of a frame
 }
 
 // Direction names who sent the frame.
@@ -57,7 +58,7 @@ func (l *frameLog) add(sent, fin bool, rsv uint8, op byte, n int, p []byte, at t
 // list returns the frames kept, with a last line saying how many were left out.
 func (l *frameLog) list() []frameRec {
 	if l.total > len(l.recs) {
-		return append(l.recs, frameRec{Excerpt: fmt.Sprintf("... %d frames in all, the first %d shown", l.total, len(l.recs)), Op: 0xff})
+		return append(l.recs, frameRec{Summary: fmt.Sprintf("... %d frames in all, the first %d shown", l.total, len(l.recs))})
 	}
 	return l.recs
 }
@@ -109,7 +110,7 @@ var caseTemplate = template.Must(template.New("case").Funcs(reportFuncs).Parse(`
 <ul>{{range .Got}}<li><code>{{.}}</code></li>{{end}}</ul>
 <h2>Frames</h2>
 {{if .Frames}}<table><tr><th>at</th><th>way</th><th>opcode</th><th>FIN</th><th>RSV</th><th>length</th><th>payload</th></tr>
-{{range .Frames}}{{if eq .Op 255}}<tr><td colspan="7">{{.Excerpt}}</td></tr>
+{{range .Frames}}{{if .Summary}}<tr><td colspan="7">{{.Summary}}</td></tr>
 {{else}}<tr class="{{.Direction}}"><td class="num">{{.Millis}}</td><td>{{.Direction}}</td><td>{{.Opcode}}</td><td>{{if .Fin}}1{{else}}0{{end}}</td><td>{{.RSV}}</td><td class="num">{{.Length}}</td><td><code>{{.Excerpt}}</code></td></tr>
 {{end}}{{end}}</table>{{else}}<p>No frame (a handshake case, or the connection never opened).</p>{{end}}
 </body></html>
