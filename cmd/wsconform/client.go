@@ -182,7 +182,11 @@ func (cc *clientConn) accept(extra ...hdr) error {
 // only invalid ones), then the 101 declines the extension.
 func (cc *clientConn) acceptDeflate(set *pmdSet, s *session) (*pmdCodec, error) {
 	elems := cc.req.list("Sec-WebSocket-Extensions")
-	s.gotf("offer: Sec-WebSocket-Extensions: %s", strings.Join(elems, ", "))
+	if len(elems) == 0 {
+		s.gotf("no Sec-WebSocket-Extensions in the request: no offer")
+	} else {
+		s.gotf("offer: Sec-WebSocket-Extensions: %s", strings.Join(elems, ", "))
+	}
 	for _, e := range elems {
 		offer, ok, err := parsePMD(e, false)
 		if !ok {

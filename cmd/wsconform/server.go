@@ -285,9 +285,9 @@ func containsFold(list []string, s string, fold bool) bool {
 	return false
 }
 
-// upgrade dials and completes a valid handshake; it returns the connection and the reader that
-// holds any bytes after the response head.
-// With offers, the request offers permessage-deflate so, and the response head is returned too.
+// upgrade dials and completes a valid handshake; it returns the connection, the reader that
+// holds any bytes after the response head, and the head. offers, when given, go in the request's
+// Sec-WebSocket-Extensions, and the response may then accept permessage-deflate.
 func (t *target) upgrade(cfg *config, timeout time.Duration, offers []pmdParams) (net.Conn, *bufio.Reader, *head, error) {
 	nc, err := t.dial(timeout)
 	if err != nil {
