@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"cmp"
 	"iter"
 	"strconv"
 )
@@ -23,9 +24,11 @@ const (
 // a window larger than offered, a context takeover the offer declined, or two answers.
 var ErrResponseDeflate = &HandshakeError{0, "Invalid handshake: invalid permessage-deflate response"}
 
-// DeflateParams are the parameters of a negotiated permessage-deflate: whether each side resets its
-// compression context after every message, and the base-2 logarithm of each side's LZ77 window
-// (MinWindowBits..MaxWindowBits). "Server" is the side that sends server-to-client messages.
+// DeflateParams are the parameters of a negotiated permessage-deflate, as the server's answer names
+// them: whether each side resets its compression context after every message, and the base-2
+// logarithm of each side's LZ77 window (MinWindowBits..MaxWindowBits), 0 when the answer does not
+// name it (the window is then MaxWindowBits). "Server" is the side that sends server-to-client
+// messages.
 type DeflateParams struct {
 	ServerNoContextTakeover bool
 	ClientNoContextTakeover bool
@@ -36,10 +39,14 @@ type DeflateParams struct {
 // Outgoing returns, for an endpoint playing role, whether its compressor keeps its context between
 // messages and the window it may use.
 func (p DeflateParams) Outgoing(role Role) (takeover bool, bits int) {
+	takeover, bits = !p.ServerNoContextTakeover, p.ServerMaxWindowBits
 	if role == ClientRole {
-		return !p.ClientNoContextTakeover, p.ClientMaxWindowBits
+		takeover, bits = !p.ClientNoContextTakeover, p.ClientMaxWindowBits
 	}
-	return !p.ServerNoContextTakeover, p.ServerMaxWindowBits
+	if bits == 0 {
+		bits = MaxWindowBits
+	}
+	return takeover, bits
 }
 
 // Incoming returns, for an endpoint playing role, whether the peer's compressor keeps its context
@@ -167,14 +174,14 @@ func windowValue(v []byte) (int, bool) {
 // NegotiateDeflate chooses the server's answer to the offers a client made (each element of its
 // Sec-WebSocket-Extensions lines, in order, as Request.Extensions yields them). The first valid
 // permessage-deflate offer is accepted; invalid ones are declined. ok is false when none was
-// acceptable. answer is the element to send back, and it never holds what the offer did not allow:
-// client_max_window_bits only when offered, no window larger than offered.
+// acceptable. The answer to send back is p.Answer(), and it never holds what the offer did not
+// allow: client_max_window_bits only when offered, no window larger than offered.
 //
 // Without cfg.ContextTakeover both directions are reset after every message. With it, the server
 // keeps its context unless the offer asked server_no_context_takeover, with a window of at most
 // cfg's maximum; the client keeps its context only when it offered client_max_window_bits (so that
 // its window can be bounded to the maximum) and did not offer client_no_context_takeover.
-func NegotiateDeflate(offers iter.Seq[[]byte], cfg DeflateConfig) (p DeflateParams, answer string, ok bool) {
+func NegotiateDeflate(offers iter.Seq[[]byte], cfg DeflateConfig) (p DeflateParams, ok bool) {
 	for ext := range offers {
 		e, valid := parseDeflate(ext)
 		if !valid {
@@ -183,29 +190,27 @@ func NegotiateDeflate(offers iter.Seq[[]byte], cfg DeflateConfig) (p DeflatePara
 		p = DeflateParams{
 			ServerNoContextTakeover: !cfg.ContextTakeover || e.serverNoTakeover,
 			ClientNoContextTakeover: !cfg.ContextTakeover || e.clientNoTakeover || e.clientBits == 0,
-			ServerMaxWindowBits:     MaxWindowBits,
-			ClientMaxWindowBits:     MaxWindowBits,
+			ServerMaxWindowBits:     e.serverBits,
 		}
-		if e.serverBits != 0 {
-			p.ServerMaxWindowBits = e.serverBits
+		if !p.ServerNoContextTakeover && cmp.Or(e.serverBits, MaxWindowBits) > cfg.windowBits() {
+			p.ServerMaxWindowBits = cfg.windowBits() // allowed even when not offered (section 7.1.2.1)
 		}
-		if !p.ServerNoContextTakeover {
-			p.ServerMaxWindowBits = min(p.ServerMaxWindowBits, cfg.windowBits())
-		}
-		if e.clientBits != 0 {
+		if e.clientBits < MaxWindowBits {
 			p.ClientMaxWindowBits = e.clientBits
-			if !p.ClientNoContextTakeover {
-				p.ClientMaxWindowBits = min(e.clientBits, cfg.windowBits())
-			}
 		}
-		return p, string(p.appendElem(nil, e.serverBits != 0, e.clientBits != 0)), true
+		if e.clientBits != 0 && !p.ClientNoContextTakeover && e.clientBits > cfg.windowBits() {
+			p.ClientMaxWindowBits = cfg.windowBits()
+		}
+		return p, true
 	}
-	return DeflateParams{}, "", false
+	return DeflateParams{}, false
 }
 
-// appendElem appends p as a permessage-deflate element. A window is written when it is below 15 or
-// when with is set for it (the offer named it).
-func (p DeflateParams) appendElem(dst []byte, withServer, withClient bool) []byte {
+// Answer returns p as the permessage-deflate element of a Sec-WebSocket-Extensions header.
+func (p DeflateParams) Answer() string { return string(p.AppendAnswer(nil)) }
+
+// AppendAnswer appends p as the permessage-deflate element of a Sec-WebSocket-Extensions header.
+func (p DeflateParams) AppendAnswer(dst []byte) []byte {
 	dst = append(dst, DeflateName...)
 	if p.ServerNoContextTakeover {
 		dst = append(dst, "; server_no_context_takeover"...)
@@ -213,10 +218,10 @@ func (p DeflateParams) appendElem(dst []byte, withServer, withClient bool) []byt
 	if p.ClientNoContextTakeover {
 		dst = append(dst, "; client_no_context_takeover"...)
 	}
-	if withServer || p.ServerMaxWindowBits < MaxWindowBits {
+	if p.ServerMaxWindowBits != 0 {
 		dst = strconv.AppendInt(append(dst, "; server_max_window_bits="...), int64(p.ServerMaxWindowBits), 10)
 	}
-	if withClient && p.ClientMaxWindowBits < MaxWindowBits {
+	if p.ClientMaxWindowBits != 0 {
 		dst = strconv.AppendInt(append(dst, "; client_max_window_bits="...), int64(p.ClientMaxWindowBits), 10)
 	}
 	return dst
@@ -251,14 +256,8 @@ func AcceptDeflate(answers iter.Seq[[]byte], cfg DeflateConfig) (p DeflateParams
 		p = DeflateParams{
 			ServerNoContextTakeover: e.serverNoTakeover,
 			ClientNoContextTakeover: e.clientNoTakeover || !cfg.ContextTakeover,
-			ServerMaxWindowBits:     MaxWindowBits,
-			ClientMaxWindowBits:     MaxWindowBits,
-		}
-		if e.serverBits != 0 {
-			p.ServerMaxWindowBits = e.serverBits
-		}
-		if e.clientBits != 0 {
-			p.ClientMaxWindowBits = e.clientBits
+			ServerMaxWindowBits:     e.serverBits,
+			ClientMaxWindowBits:     e.clientBits,
 		}
 		if cfg.ContextTakeover {
 			if e.serverBits == 0 || e.serverBits > cfg.windowBits() || e.clientBits > cfg.windowBits() {
@@ -270,3 +269,7 @@ func AcceptDeflate(answers iter.Seq[[]byte], cfg DeflateConfig) (p DeflateParams
 	}
 	return p, ok, nil
 }
+
+// ErrInvalidDeflate is a compressed message whose data is not valid DEFLATE (RFC 1951); it closes
+// with 1007, as invalid UTF-8 does: the payload is not consistent with the message's type.
+var ErrInvalidDeflate = &ProtocolError{CloseInvalidPayload, "invalid compressed data in a message"}

@@ -34,35 +34,35 @@ func TestNegotiateDeflate(t *testing.T) {
 		p      DeflateParams
 	}{
 		{"bare offer, default mode", DeflateConfig{}, []string{"permessage-deflate"}, true, bothReset,
-			DeflateParams{true, true, 15, 15}},
+			DeflateParams{true, true, 0, 0}},
 		{"case and spaces", DeflateConfig{}, []string{"  PerMessage-Deflate ;Client_Max_Window_Bits "}, true, bothReset,
-			DeflateParams{true, true, 15, 15}},
+			DeflateParams{true, true, 0, 0}},
 		{"server window honoured without takeover", DeflateConfig{}, []string{"permessage-deflate; server_max_window_bits=10"}, true,
-			bothReset + "; server_max_window_bits=10", DeflateParams{true, true, 10, 15}},
+			bothReset + "; server_max_window_bits=10", DeflateParams{true, true, 10, 0}},
 		{"server window 15 echoed", DeflateConfig{}, []string{"permessage-deflate; server_max_window_bits=15"}, true,
-			bothReset + "; server_max_window_bits=15", DeflateParams{true, true, 15, 15}},
+			bothReset + "; server_max_window_bits=15", DeflateParams{true, true, 15, 0}},
 		{"quoted value", DeflateConfig{}, []string{`permessage-deflate; server_max_window_bits="9"`}, true,
-			bothReset + "; server_max_window_bits=9", DeflateParams{true, true, 9, 15}},
+			bothReset + "; server_max_window_bits=9", DeflateParams{true, true, 9, 0}},
 		{"client window without takeover", DeflateConfig{}, []string{"permessage-deflate; client_max_window_bits=10"}, true,
-			bothReset + "; client_max_window_bits=10", DeflateParams{true, true, 15, 10}},
+			bothReset + "; client_max_window_bits=10", DeflateParams{true, true, 0, 10}},
 		{"takeover, bare offer: server window bounded, client reset (no client_max_window_bits offered)", takeover,
 			[]string{"permessage-deflate"}, true,
-			"permessage-deflate; client_no_context_takeover; server_max_window_bits=12", DeflateParams{false, true, 12, 15}},
+			"permessage-deflate; client_no_context_takeover; server_max_window_bits=12", DeflateParams{false, true, 12, 0}},
 		{"takeover, client window offered bare", takeover, []string{"permessage-deflate; client_max_window_bits"}, true,
 			"permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", DeflateParams{false, false, 12, 12}},
 		{"takeover, smaller windows kept", takeover, []string{"permessage-deflate; client_max_window_bits=9; server_max_window_bits=8"}, true,
 			"permessage-deflate; server_max_window_bits=8; client_max_window_bits=9", DeflateParams{false, false, 8, 9}},
 		{"takeover, configured maximum", DeflateConfig{ContextTakeover: true, MaxWindowBits: 15},
-			[]string{"permessage-deflate; client_max_window_bits"}, true, "permessage-deflate", DeflateParams{false, false, 15, 15}},
+			[]string{"permessage-deflate; client_max_window_bits"}, true, "permessage-deflate", DeflateParams{false, false, 0, 0}},
 		{"takeover, offer declines both", takeover,
 			[]string{"permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits"}, true,
-			bothReset, DeflateParams{true, true, 15, 15}},
+			bothReset, DeflateParams{true, true, 0, 0}},
 		{"unknown parameter declined, next offer taken", DeflateConfig{},
 			[]string{"permessage-deflate; foo, permessage-deflate; server_max_window_bits=11"}, true,
-			bothReset + "; server_max_window_bits=11", DeflateParams{true, true, 11, 15}},
+			bothReset + "; server_max_window_bits=11", DeflateParams{true, true, 11, 0}},
 		{"offers over several lines in order", DeflateConfig{},
 			[]string{"x-other; a=1", "permessage-deflate; server_max_window_bits=16", "permessage-deflate; server_max_window_bits=13, permessage-deflate"}, true,
-			bothReset + "; server_max_window_bits=13", DeflateParams{true, true, 13, 15}},
+			bothReset + "; server_max_window_bits=13", DeflateParams{true, true, 13, 0}},
 		{"duplicate parameter", DeflateConfig{}, []string{"permessage-deflate; server_no_context_takeover; server_no_context_takeover"}, false, "", DeflateParams{}},
 		{"duplicate window", DeflateConfig{}, []string{"permessage-deflate; client_max_window_bits; client_max_window_bits=9"}, false, "", DeflateParams{}},
 		{"value on a flag", DeflateConfig{}, []string{"permessage-deflate; client_no_context_takeover=1"}, false, "", DeflateParams{}},
@@ -75,7 +75,11 @@ func TestNegotiateDeflate(t *testing.T) {
 		{"none", DeflateConfig{}, nil, false, "", DeflateParams{}},
 	}
 	for _, tt := range tests {
-		p, answer, ok := NegotiateDeflate(lines(tt.offers...), tt.cfg)
+		p, ok := NegotiateDeflate(lines(tt.offers...), tt.cfg)
+		answer := ""
+		if ok {
+			answer = p.Answer()
+		}
 		if ok != tt.ok || answer != tt.answer || p != tt.p {
 			t.Errorf("%s: NegotiateDeflate(%q) = %+v, %q, %v; want %+v, %q, %v", tt.name, tt.offers, p, answer, ok, tt.p, tt.answer, tt.ok)
 		}
@@ -102,10 +106,10 @@ func TestAcceptDeflate(t *testing.T) {
 	}{
 		{"declined", DeflateConfig{}, nil, false, false, DeflateParams{}},
 		{"other extension ignored here", DeflateConfig{}, []string{"x-other"}, false, false, DeflateParams{}},
-		{"default mode", DeflateConfig{}, []string{bothReset}, true, false, DeflateParams{true, true, 15, 15}},
+		{"default mode", DeflateConfig{}, []string{bothReset}, true, false, DeflateParams{true, true, 0, 0}},
 		{"server without client reset is fine: the client resets anyway", DeflateConfig{},
-			[]string{"permessage-deflate; server_no_context_takeover; client_max_window_bits=9"}, true, false, DeflateParams{true, true, 15, 9}},
-		{"server window smaller", DeflateConfig{}, []string{bothReset + "; server_max_window_bits=10"}, true, false, DeflateParams{true, true, 10, 15}},
+			[]string{"permessage-deflate; server_no_context_takeover; client_max_window_bits=9"}, true, false, DeflateParams{true, true, 0, 9}},
+		{"server window smaller", DeflateConfig{}, []string{bothReset + "; server_max_window_bits=10"}, true, false, DeflateParams{true, true, 10, 0}},
 		{"default mode, server keeps its context", DeflateConfig{}, []string{"permessage-deflate; client_no_context_takeover"}, false, true, DeflateParams{}},
 		{"takeover", takeover, []string{"permessage-deflate; server_max_window_bits=12; client_max_window_bits=11"}, true, false, DeflateParams{false, false, 12, 11}},
 		{"takeover, server window missing", takeover, []string{"permessage-deflate"}, false, true, DeflateParams{}},
@@ -132,7 +136,8 @@ func TestAcceptDeflate(t *testing.T) {
 func TestDeflateRoundTrip(t *testing.T) {
 	for _, client := range []DeflateConfig{{}, {ContextTakeover: true}, {ContextTakeover: true, MaxWindowBits: 9}, {ContextTakeover: true, MaxWindowBits: 15}} {
 		for _, server := range []DeflateConfig{{}, {ContextTakeover: true}, {ContextTakeover: true, MaxWindowBits: 8}, {ContextTakeover: true, MaxWindowBits: 15}} {
-			sp, answer, ok := NegotiateDeflate(lines(DeflateOffer(client)), server)
+			sp, ok := NegotiateDeflate(lines(DeflateOffer(client)), server)
+			answer := sp.Answer()
 			if !ok {
 				t.Fatalf("server %+v declined %q", server, DeflateOffer(client))
 			}
@@ -157,10 +162,11 @@ func FuzzDeflateNegotiation(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, offer string, takeover bool) {
 		cfg := DeflateConfig{ContextTakeover: takeover}
-		p, answer, ok := NegotiateDeflate(lines(offer), cfg)
+		p, ok := NegotiateDeflate(lines(offer), cfg)
 		if !ok {
 			return
 		}
+		answer := p.Answer()
 		var chosen deflateElem
 		for ext := range lines(offer) {
 			if e, valid := parseDeflate(ext); valid {
