@@ -392,8 +392,8 @@ func TestDeflateClient(t *testing.T) {
 	for _, bad := range []string{
 		"permessage-deflate; server_max_window_bits=12; client_max_window_bits", // no value
 		"permessage-deflate; server_max_window_bits=13",                         // larger than offered
-		"permessage-deflate",                                                    // server window not bounded
-		"permessage-deflate; server_max_window_bits=12; x=1",                    // unknown parameter
+		"permessage-deflate", // server window not bounded
+		"permessage-deflate; server_max_window_bits=12; x=1", // unknown parameter
 	} {
 		c, _ := answer(t, takeover, bad)
 		if !c.m.Closed() || len(c.ev.events) != 2 || !strings.Contains(c.ev.events[0], "permessage-deflate") {
