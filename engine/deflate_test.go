@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/wsloop/wsloop/codec"
 )
@@ -400,4 +401,36 @@ func TestDeflateClient(t *testing.T) {
 			t.Fatalf("answer %q: events %q, closed %v", bad, c.ev.events, c.m.Closed())
 		}
 	}
+}
+
+// A compressed binary message goes to a streaming layer as one chunk, once inflated.
+func TestDeflateStreamedBinary(t *testing.T) {
+	c, _ := openDeflateServer(t, Config{Deflate: deflateOn}, "permessage-deflate")
+	c.ev.stream = true
+	z := peerDeflate(t, text(3000), nil)
+	c.m.Feed(append(rsvFrame(false, 4, codec.OpBinary, z[:7]), rsvFrame(true, 0, codec.OpContinuation, z[7:])...))
+	c.m.Feed(rsvFrame(true, 4, codec.OpBinary, z))
+	c.ev.expect(t, "stream start", "chunk 3000", "stream end <nil>", "stream start", "chunk 3000", "stream end <nil>")
+}
+
+// What a connection keeps for permessage-deflate: nothing in the default mode; with context
+// takeover at 12 bits, the two 4 KiB windows and their holders, within 9 KiB of a plain one.
+func TestDeflateMemoryPerConnection(t *testing.T) {
+	d, _ := openDeflateServer(t, Config{Deflate: deflateOn}, "permessage-deflate; client_max_window_bits")
+	d.m.Feed(rsvFrame(true, 4, codec.OpText, peerDeflate(t, text(5000), nil)))
+	d.WriteTextBytes(text(5000), nil)
+	if d.opt != nil || d.rare != nil {
+		t.Fatalf("default mode: optional state %v, rare state %v at rest", d.opt, d.rare)
+	}
+	cfg := Config{Deflate: &DeflateConfig{DeflateConfig: codec.DeflateConfig{ContextTakeover: true}, Threshold: 16}}
+	c, _ := openDeflateServer(t, cfg, "permessage-deflate; client_max_window_bits")
+	c.m.Feed(rsvFrame(true, 4, codec.OpText, peerDeflate(t, text(5000), nil)))
+	c.WriteTextBytes(text(5000), nil)
+	readFrames(t, c)
+	w := c.opt.win
+	kept := int(unsafe.Sizeof(optional{})+unsafe.Sizeof(deflateWindows{})) + cap(w.in) + cap(w.out)
+	if cap(w.in) != 4096 || cap(w.out) != 4096 || kept > 9<<10 {
+		t.Fatalf("takeover keeps %d bytes (windows %d and %d), want two 4 KiB windows within 9 KiB", kept, cap(w.in), cap(w.out))
+	}
+	t.Logf("context takeover at 12 bits keeps %d bytes per connection", kept)
 }
