@@ -48,13 +48,14 @@ func (c *Conn) startKeepalive(now int64) {
 // longer than PingInterval does not delay that ping. Other traffic leaves the timer alone. Loop
 // only.
 func (c *Conn) heard() {
-	if c.kaState() == nil || c.kaState().due == 0 {
+	k := c.kaState()
+	if k == nil || k.due == 0 {
 		return
 	}
 	answered := c.awaitingPong()
-	c.kaState().heard = c.t.Now()
+	k.heard = c.t.Now()
 	if answered {
-		c.kaState().due = c.nextKeepalive()
+		k.due = c.nextKeepalive()
 	}
 }
 
@@ -96,7 +97,8 @@ func (c *Conn) keepaliveDue(now int64) {
 // awaitingPong reports whether a ping waits for an answer under a PongTimeout: nothing was heard
 // from the peer since it was due.
 func (c *Conn) awaitingPong() bool {
-	return c.cfg.PongTimeout > 0 && c.kaState().pinged > c.kaState().heard
+	k := c.kaState()
+	return c.cfg.PongTimeout > 0 && k.pinged > k.heard
 }
 
 // nextPing returns when a ping is due if nothing arrives: PingInterval after the peer was last
