@@ -434,3 +434,15 @@ func TestDeflateMemoryPerConnection(t *testing.T) {
 	}
 	t.Logf("context takeover at 12 bits keeps %d bytes per connection", kept)
 }
+
+// An empty compressed message (one 0x00 byte once the tail is removed) is an empty message.
+func TestDeflateEmptyMessage(t *testing.T) {
+	c, _ := openDeflateServer(t, Config{Deflate: deflateOn}, "permessage-deflate")
+	z := peerDeflate(t, nil, nil)
+	c.m.Feed(rsvFrame(true, 4, codec.OpText, z))
+	c.m.Feed(rsvFrame(true, 4, codec.OpBinary, nil)) // no data at all: the tail alone is an empty block
+	c.ev.expect(t, `text ""`, `binary ""`)
+	if !bytes.Equal(z, []byte{0}) {
+		t.Errorf("an empty message compresses to % x, want 00", z)
+	}
+}
