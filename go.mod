@@ -3,6 +3,7 @@ module github.com/wsloop/wsloop
 go 1.26
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/panjf2000/gnet/v2 v2.9.7
 	github.com/valyala/bytebufferpool v1.0.0
 	golang.org/x/sys v0.30.0

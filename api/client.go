@@ -67,6 +67,9 @@ type ClientOptions struct {
 	// Logger, when set, logs a handler's panic, a close by the slow-connection or keepalive policy
 	// and a handshake timeout, as ServerOptions.Logger does; nil logs nothing.
 	Logger *slog.Logger
+	// Deflate, when set, offers permessage-deflate to the server (see DeflateOptions); nil, the
+	// default, offers nothing.
+	Deflate *DeflateOptions
 }
 
 // Connect opens a client connection to url (ws:// or wss://host[:port]/path?query) and returns it at once,
@@ -101,6 +104,7 @@ func connect(url string, opts *ClientOptions, onConnect func(c *Conn),
 		PingInterval:     o.PingInterval,
 		PongTimeout:      o.PongTimeout,
 		IdleTimeout:      o.IdleTimeout,
+		Deflate:          o.Deflate.engineConfig(),
 	}
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = maxBufferLength.Load()

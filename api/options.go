@@ -158,6 +158,9 @@ type ServerOptions struct {
 	// and attributes: remote, path, error, close_code, reason. nil, the default, logs nothing and
 	// costs nothing.
 	Logger *slog.Logger
+	// Deflate, when set, accepts permessage-deflate from clients that offer it (see
+	// DeflateOptions); nil, the default, declines it.
+	Deflate *DeflateOptions
 }
 
 // KeepNoHeaders is a ServerOptions.KeepHeaders that keeps no header: Headers returns nil once the

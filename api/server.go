@@ -68,6 +68,7 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 		PingInterval:     s.opts.PingInterval,
 		PongTimeout:      s.opts.PongTimeout,
 		IdleTimeout:      s.opts.IdleTimeout,
+		Deflate:          s.opts.Deflate.engineConfig(),
 	}
 	if s.cfg.MaxMessage <= 0 {
 		s.cfg.MaxMessage = maxBufferLength.Load()

@@ -74,7 +74,7 @@ func (r Role) String() string {
 // Header is a frame header (RFC 6455 section 5.2).
 type Header struct {
 	Fin    bool    // FIN: this is the final fragment of a message
-	Rsv    uint8   // RSV1, RSV2, RSV3 as a number 0..7 (RSV1 is 4); ParseHeader only accepts 0
+	Rsv    uint8   // RSV1, RSV2, RSV3 as a number 0..7 (RSV1 is 4); ParseHeader only accepts 0, ParseHeaderDeflate also 4
 	Opcode Opcode  // the opcode, 0..15
 	Masked bool    // MASK: the payload is masked with Mask
 	Mask   [4]byte // the masking key, meaningful when Masked
@@ -112,14 +112,27 @@ const (
 // Any role other than ClientRole is treated as ServerRole. ParseHeader never panics and never
 // allocates.
 func ParseHeader(b []byte, role Role, maxPayload int64) (h Header, n int, err error) {
+	return parseHeader(b, role, maxPayload, false)
+}
+
+// ParseHeaderDeflate is ParseHeader for a connection that negotiated permessage-deflate: RSV1
+// (Header.Rsv 4, "compressed") is accepted on the first frame of a message, a text or binary
+// frame. On a continuation or control frame, and RSV2 and RSV3 on any frame, it reports
+// ErrReservedBits as ParseHeader does (RFC 7692 section 6).
+func ParseHeaderDeflate(b []byte, role Role, maxPayload int64) (h Header, n int, err error) {
+	return parseHeader(b, role, maxPayload, true)
+}
+
+// parseHeader is ParseHeader, accepting RSV1 on text and binary frames when rsv1 is set.
+func parseHeader(b []byte, role Role, maxPayload int64, rsv1 bool) (h Header, n int, err error) {
 	if len(b) == 0 {
 		return Header{}, 0, nil
 	}
 	b0 := b[0]
-	if b0&0x70 != 0 {
+	op := Opcode(b0 & 0x0f)
+	if rsvBits := b0 & 0x70; rsvBits != 0 && (!rsv1 || rsvBits != 0x40 || (op != OpText && op != OpBinary)) {
 		return Header{}, 0, ErrReservedBits
 	}
-	op := Opcode(b0 & 0x0f)
 	if !op.known() {
 		return Header{}, 0, ErrUnknownOpcode
 	}
@@ -169,7 +182,7 @@ func ParseHeader(b []byte, role Role, maxPayload int64) (h Header, n int, err er
 	if maxPayload > 0 && length > maxPayload {
 		return Header{}, 0, ErrPayloadTooBig
 	}
-	h = Header{Fin: fin, Opcode: op, Masked: masked, Length: length}
+	h = Header{Fin: fin, Rsv: (b0 >> 4) & 7, Opcode: op, Masked: masked, Length: length}
 	if masked {
 		if len(b) < n+4 {
 			return Header{}, 0, nil

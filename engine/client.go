@@ -9,6 +9,7 @@ import (
 // is enrolled (its Key is filled here). It fails when req cannot be written (a bad header, say),
 // before anything is dialed. Call it before enrolling.
 func (c *Conn) SetRequest(req codec.ClientRequest) error {
+	c.offerDeflate(&req)
 	hs := clientHandshakes.Get().(*clientHandshake)
 	hs.key = codec.NewKey(hs.key[:0])
 	req.Key = hs.key
@@ -61,6 +62,10 @@ func (c *Conn) readResponse(in []byte) int {
 	}
 	if n == 0 {
 		return 0
+	}
+	if err := c.acceptDeflate(&hs.resp); err != nil {
+		c.abort(err)
+		return len(in)
 	}
 	c.ev.Upgraded(&hs.resp)
 	c.setState(Open)

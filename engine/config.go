@@ -55,6 +55,9 @@ type Config struct {
 	// pong included, so a peer that answers PingInterval's pings is never idle. While the input is
 	// paused the peer counts as heard.
 	IdleTimeout time.Duration
+	// Deflate, when not nil, enables permessage-deflate (RFC 7692): a server accepts a client's
+	// offer, a client offers it (see DeflateConfig and deflate.go).
+	Deflate *DeflateConfig
 }
 
 func (c *Config) maxQueue() int64 {

@@ -70,7 +70,7 @@ type Conn struct {
 	rd       reader
 	rare     *rareState // nil while the connection is open and at rest (see rare.go)
 	deadline deadlines
-	ka       *keepalive // nil while keepalive is off
+	opt      *optional // nil while keepalive is off and no compression window is kept
 }
 
 // Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and

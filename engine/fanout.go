@@ -45,11 +45,12 @@ func (c *Conn) QueueSharedOnLoop(joined *Shared, ss ...*Shared) (begun bool) {
 	return begun
 }
 
-// appendJoinedLocked queues joined if it may go whole: no stream in progress, a server, and room
-// for all of it. Otherwise it queues nothing, and the frames go one by one, each under the policy.
-// c.mu is held.
+// appendJoinedLocked queues joined if it may go whole: no stream in progress, a server without
+// permessage-deflate (whose frames may each need their compressed variant), and room for all of
+// it. Otherwise it queues nothing, and the frames go one by one, each under the policy. c.mu is
+// held.
 func (c *Conn) appendJoinedLocked(joined *Shared) bool {
-	if c.streaming || c.cfg.Role != codec.ServerRole || !c.fitsLocked(len(joined.frame())) {
+	if c.streaming || c.cfg.Role != codec.ServerRole || c.rd.pmd != 0 || !c.fitsLocked(len(joined.frame())) {
 		return false
 	}
 	c.queue().appendShared(joined)

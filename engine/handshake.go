@@ -82,6 +82,7 @@ func (c *Conn) readRequest(in []byte) int {
 	if n == 0 {
 		return 0
 	}
+	c.negotiateDeflate(req)
 	v, later := c.deferredVerdict(c.ev.Handshake(req))
 	switch {
 	case later: // parked until the verdict comes (deferred.go); the rest of in stays unread
@@ -106,7 +107,7 @@ func (c *Conn) answer(key []byte, v Verdict) bool {
 		return false
 	}
 	b := c.queue().buffer()
-	resp, err := codec.AppendResponse(b.B, key, v.Protocol, v.Header)
+	resp, err := codec.AppendResponse(b.B, key, v.Protocol, c.deflateHeader(v.Header))
 	if err != nil {
 		c.mu.Unlock()
 		c.refuse(&codec.HandshakeError{Status: 500, Msg: err.Error()})

@@ -25,8 +25,8 @@ var (
 // queued every tick.
 const wheelLate = poller.Tick
 
-// keepalive is a connection's keepalive state, allocated when a connection opens with keepalive
-// on, so that a connection without it pays one pointer. Loop only.
+// keepalive is a connection's keepalive state, in its optional state (optional.go), taken when a
+// connection opens with keepalive on, so that a connection without it pays one pointer. Loop only.
 type keepalive struct {
 	due    int64 // the earliest moment a keepalive rule can act; 0 once keepalive ended
 	heard  int64 // when bytes from the peer last arrived (stamped while keepalive runs)
@@ -38,8 +38,9 @@ func (c *Config) keepaliveOn() bool { return c.PingInterval > 0 || c.IdleTimeout
 
 // startKeepalive starts the keepalive of a connection that just opened, at now.
 func (c *Conn) startKeepalive(now int64) {
-	c.ka = &keepalive{heard: now}
-	c.ka.due = c.nextKeepalive()
+	o := c.optional()
+	o.ka, o.kaOn = keepalive{heard: now}, true
+	o.ka.due = c.nextKeepalive()
 }
 
 // heard stamps traffic from the peer, while keepalive runs. The first traffic after a ping
@@ -47,13 +48,14 @@ func (c *Conn) startKeepalive(now int64) {
 // longer than PingInterval does not delay that ping. Other traffic leaves the timer alone. Loop
 // only.
 func (c *Conn) heard() {
-	if c.ka == nil || c.ka.due == 0 {
+	k := c.kaState()
+	if k == nil || k.due == 0 {
 		return
 	}
 	answered := c.awaitingPong()
-	c.ka.heard = c.t.Now()
+	k.heard = c.t.Now()
 	if answered {
-		c.ka.due = c.nextKeepalive()
+		k.due = c.nextKeepalive()
 	}
 }
 
@@ -64,7 +66,7 @@ func (c *Conn) heard() {
 // files the next deadline. Keepalive ends once the connection is closing: the close timeout
 // bounds what is left.
 func (c *Conn) keepaliveDue(now int64) {
-	k, cfg := c.ka, c.cfg
+	k, cfg := c.kaState(), c.cfg
 	k.due = 0
 	if !c.deliverable() {
 		return
@@ -95,7 +97,8 @@ func (c *Conn) keepaliveDue(now int64) {
 // awaitingPong reports whether a ping waits for an answer under a PongTimeout: nothing was heard
 // from the peer since it was due.
 func (c *Conn) awaitingPong() bool {
-	return c.cfg.PongTimeout > 0 && c.ka.pinged > c.ka.heard
+	k := c.kaState()
+	return c.cfg.PongTimeout > 0 && k.pinged > k.heard
 }
 
 // nextPing returns when a ping is due if nothing arrives: PingInterval after the peer was last
@@ -104,7 +107,7 @@ func (c *Conn) awaitingPong() bool {
 // (0, PingInterval], so that connections opened together do not ping in one tick and a peer
 // that vanishes at once is still detected within PingInterval + PongTimeout.
 func (c *Conn) nextPing() int64 {
-	k, interval := c.ka, int64(c.cfg.PingInterval)
+	k, interval := c.kaState(), int64(c.cfg.PingInterval)
 	if k.pinged == 0 {
 		return k.heard + interval - jitter(k.heard, interval)
 	}
@@ -113,7 +116,7 @@ func (c *Conn) nextPing() int64 {
 
 // nextKeepalive returns the earliest moment a keepalive rule can act, 0 when none is on.
 func (c *Conn) nextKeepalive() int64 {
-	k, cfg := c.ka, c.cfg
+	k, cfg := c.kaState(), c.cfg
 	next := int64(0)
 	switch {
 	case c.awaitingPong():

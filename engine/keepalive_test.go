@@ -222,8 +222,8 @@ func TestKeepaliveJitterSpreadsFirstPings(t *testing.T) {
 func TestKeepaliveOffArmsNothing(t *testing.T) {
 	for _, cfg := range []Config{{}, {PongTimeout: kaPong}} {
 		c := openServer(t, cfg)
-		if dl := c.m.Deadline(); dl != 0 || c.ka != nil {
-			t.Fatalf("%+v: deadline %d armed, state %v, with keepalive off", cfg, dl, c.ka)
+		if dl := c.m.Deadline(); dl != 0 || c.kaState() != nil {
+			t.Fatalf("%+v: deadline %d armed, state %v, with keepalive off", cfg, dl, c.kaState())
 		}
 	}
 }

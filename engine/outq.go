@@ -211,6 +211,7 @@ type Shared struct {
 	buf  *bufpool.Buffer
 	op   codec.Opcode
 	refs atomic.Int32
+	z    atomic.Pointer[Shared] // the compressed variant, built on first use (deflate.go)
 }
 
 // NewShared prepares an unmasked server frame of one whole message. The caller holds one
@@ -248,6 +249,9 @@ func (s *Shared) retain() { s.refs.Add(1) }
 
 func (s *Shared) release() {
 	if s.refs.Add(-1) == 0 {
+		if z := s.z.Load(); z != nil {
+			z.release()
+		}
 		bufpool.Put(s.buf)
 		s.buf = nil
 	}

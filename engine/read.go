@@ -20,6 +20,11 @@ type reader struct {
 	stream bool // a binary message delivered by StreamChunk
 	utf8   codec.UTF8Validator
 
+	// permessage-deflate, in the struct's padding: what was negotiated (0: nothing), and whether
+	// the message in progress is compressed.
+	inflating bool
+	pmd       pmd
+
 	remaining int64           // payload bytes of the frame in progress still to come
 	msg       *bufpool.Buffer // the assembled payload of a text or whole binary message
 	msgLen    int64           // bytes of the message declared so far
@@ -37,7 +42,7 @@ func (c *Conn) readFrames(in []byte) int {
 			}
 			continue
 		}
-		h, hn, err := codec.ParseHeader(in[n:], c.cfg.Role, c.cfg.maxMessage())
+		h, hn, err := c.parseHeader(in[n:])
 		if err != nil {
 			c.failProtocol(err)
 			break
@@ -62,11 +67,20 @@ func (c *Conn) readFrames(in []byte) int {
 			c.failProtocol(err)
 			break
 		}
+		if h.Opcode != codec.OpContinuation {
+			c.rd.inflating = h.Rsv != 0 // ParseHeaderDeflate allows RSV1 alone, on first frames
+		}
 		if c.wholeMessage(h, in[n+hn:]) {
 			p := in[n+hn : n+hn+int(h.Length)]
 			n += hn + len(p)
 			if h.Masked {
 				codec.Mask(h.Mask, 0, p)
+			}
+			if c.rd.inflating {
+				if !c.inflateMessage(h.Opcode, p) {
+					break
+				}
+				continue
 			}
 			if h.Opcode == codec.OpText && !codec.ValidUTF8(p) {
 				c.failProtocol(codec.ErrInvalidUTF8)
@@ -91,7 +105,7 @@ func (c *Conn) inputStopped() bool { return c.paused || c.pausedBy() }
 // rest, to be handed over in place, without a copy.
 func (c *Conn) wholeMessage(h codec.Header, rest []byte) bool {
 	return h.Fin && h.Opcode != codec.OpContinuation && int64(len(rest)) >= h.Length &&
-		(h.Opcode == codec.OpText || !c.ev.StreamBinary())
+		(h.Opcode == codec.OpText || h.Rsv != 0 || !c.ev.StreamBinary())
 }
 
 // checkSequence applies the fragmentation rules of RFC 6455 section 5.4 and the message cap.
@@ -118,7 +132,7 @@ func (c *Conn) startFrame(h codec.Header) {
 		return
 	}
 	r.msgOp, r.msgLen = h.Opcode, h.Length
-	r.stream = h.Opcode == codec.OpBinary && c.ev.StreamBinary()
+	r.stream = h.Opcode == codec.OpBinary && !r.inflating && c.ev.StreamBinary()
 	if r.stream {
 		if c.deliverable() {
 			c.ev.StreamStart()
@@ -143,7 +157,7 @@ func (c *Conn) readPayload(in []byte) int {
 			c.ev.StreamChunk(p)
 		}
 	default:
-		if r.msgOp == codec.OpText {
+		if r.msgOp == codec.OpText && !r.inflating {
 			if _, ok := r.utf8.Feed(p); !ok {
 				c.failProtocol(codec.ErrInvalidUTF8)
 				return len(p)
@@ -178,6 +192,11 @@ func (c *Conn) finishMessage() {
 	}
 	msg := r.msg
 	r.msg = nil
+	if r.inflating {
+		c.inflateMessage(op, msg.B)
+		bufpool.Put(msg)
+		return
+	}
 	if op == codec.OpText {
 		complete := r.utf8.Complete()
 		r.utf8.Reset()

@@ -20,11 +20,11 @@ func (d *deadlines) earliest() int64 {
 
 // armTimer gives the transport the earliest deadline, keepalive's included. Loop only.
 func (c *Conn) armTimer() {
-	if c.opened && c.ka == nil && c.cfg.keepaliveOn() {
+	if c.opened && c.kaState() == nil && c.cfg.keepaliveOn() {
 		c.startKeepalive(c.t.Now())
 	}
 	at := c.deadline.earliest()
-	if k := c.ka; k != nil && k.due != 0 && (at == 0 || k.due < at) {
+	if k := c.kaState(); k != nil && k.due != 0 && (at == 0 || k.due < at) {
 		at = k.due
 	}
 	if c.recheck { // the next tick
@@ -64,7 +64,7 @@ func (c *Conn) OnTimer(now int64) {
 	}
 	c.recheck = false
 	c.beginTurn()
-	if k := c.ka; k != nil && k.due != 0 && now >= k.due {
+	if k := c.kaState(); k != nil && k.due != 0 && now >= k.due {
 		c.keepaliveDue(now)
 	}
 	c.endTurn()

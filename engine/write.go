@@ -42,7 +42,7 @@ func (c *Conn) appendSharedLocked(s *Shared) error {
 	if err == nil {
 		err = c.roomLocked(len(s.frame()))
 	}
-	if err == nil {
+	if err == nil && !c.appendSharedDeflateLocked(s) {
 		c.queue().appendShared(s)
 	}
 	return err
@@ -62,7 +62,11 @@ func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error 
 	if err == nil {
 		err = c.roomLocked(len(payload) + codec.MaxHeaderLen)
 	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case c.compresses(len(payload)):
+		c.appendDeflatedLocked(op, payload)
+	default:
 		c.appendDataLocked(true, op, payload)
 	}
 	return c.queuedLocked(err, cb)

@@ -158,7 +158,11 @@ func newChatServer(tlsConfig *tls.Config, origins []string, seen func(line strin
 		}
 		srv.Publish(room, ws.TextMessage, []byte(line))
 	}
-	opts := &ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig, OriginPatterns: origins}
+	// Chat lines are small JSON-like texts that browsers offer to compress: permessage-deflate in
+	// its default mode costs a connection no memory, and a line published to the room is
+	// compressed once for all.
+	opts := &ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig, OriginPatterns: origins,
+		Deflate: &ws.DeflateOptions{}}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		c.Subscribe(room) // left when the connection closes
 	})

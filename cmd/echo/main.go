@@ -56,11 +56,14 @@ func main() {
 	pingInterval := flag.Duration("ping-interval", 0, "ping a connection after this long without traffic from its peer (0: off)")
 	pongTimeout := flag.Duration("pong-timeout", 0, "with -ping-interval: close a connection that sent nothing within this long after a ping (0: off)")
 	idleTimeout := flag.Duration("idle-timeout", 0, "close a connection after this long without traffic from its peer (0: off)")
+	deflate := flag.Bool("deflate", false, "permessage-deflate without context takeover: no compression state per connection")
+	deflateTakeover := flag.Bool("deflate-takeover", false, "permessage-deflate with context takeover: a 4 KiB window each way per connection")
 	flag.Parse()
+	deflateOpts := deflateOptions(*deflate, *deflateTakeover)
 
 	if *client != "" {
 		opts := &ws.ClientOptions{MaxBufferLength: *maxMessage,
-			PingInterval: *pingInterval, PongTimeout: *pongTimeout, IdleTimeout: *idleTimeout}
+			PingInterval: *pingInterval, PongTimeout: *pongTimeout, IdleTimeout: *idleTimeout, Deflate: deflateOpts}
 		if *insecure {
 			opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 		}
@@ -92,6 +95,7 @@ func main() {
 	}
 	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders, func(o *ws.ServerOptions) {
 		o.PingInterval, o.PongTimeout, o.IdleTimeout = *pingInterval, *pongTimeout, *idleTimeout
+		o.Deflate = deflateOpts
 	})
 	if err := srv.Listen(port, host, nil); err != nil {
 		fatal(err)
@@ -112,6 +116,18 @@ const (
 	closeTimeout  = 5 * time.Second
 	shutdownGrace = closeTimeout + time.Second
 )
+
+// deflateOptions returns the permessage-deflate of the flags: off, the default mode (-deflate), or
+// context takeover (-deflate-takeover, which wins when both are given).
+func deflateOptions(deflate, takeover bool) *ws.DeflateOptions {
+	switch {
+	case takeover:
+		return &ws.DeflateOptions{ContextTakeover: true}
+	case deflate:
+		return &ws.DeflateOptions{}
+	}
+	return nil
+}
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "echo:", err)

@@ -112,6 +112,7 @@ type config struct {
 	progress       string
 	insecure       bool
 	headBytes      int
+	deflate        bool
 }
 
 // modeDefaults are the connection count and duration of each mode when the flags leave them 0.
@@ -170,6 +171,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.insecure, "insecure", false, "wss://: do not verify the server's certificate")
 	fs.IntVar(&c.headBytes, "head-bytes", 0, fmt.Sprintf("pad each upgrade request with one header line (X-Pad) of this many bytes, CRLF included, at least %d: loadgen's own head is about 160 bytes, a browser's about 500", len(padLine)))
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
+	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover) on every connection")
 	fs.StringVar(&c.progress, "progress", "auto", "progress line once a second: auto (when stdout is a terminal), on, off")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

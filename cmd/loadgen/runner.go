@@ -82,6 +82,9 @@ func newRunner(ctx context.Context, cfg *config, args []string, out io.Writer) (
 	if cfg.headBytes > 0 {
 		r.opts.ExtraHeaders = padHeader(cfg.headBytes)
 	}
+	if cfg.deflate {
+		r.opts.Deflate = &ws.DeflateOptions{}
+	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	r.http = &http.Client{Timeout: 3 * time.Second, Transport: tr}
 	if cfg.insecure {
