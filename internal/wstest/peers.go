@@ -12,8 +12,8 @@ import (
 )
 
 // The tests that run outside peers (Node's ws and nodejs-websocket, playwright-core driving
-// Chromium, Python's websockets) find them by themselves and fail, saying what to install, when one is missing. They
-// skip only when SkipPeersEnv is set to 1.
+// Chromium, Python's websockets) find them by themselves and fail, saying what to install, when one
+// is missing. They skip only when SkipPeersEnv is set to 1.
 const (
 	// SkipPeersEnv, set to 1, makes every test that needs an outside peer skip, and say so.
 	SkipPeersEnv = "WSLOOP_SKIP_INTEROP"
