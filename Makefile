@@ -5,11 +5,11 @@ FUZZTIME ?= 20s
 # npm packages for the interop tests live here (ignored by git).
 NPM_DIR  := $(CURDIR)/.cache/npm
 
-.PHONY: test deps node npm-deps browser-deps vet unit bench fuzz
+.PHONY: test deps node npm-deps browser-deps python-deps vet unit bench fuzz
 
 test: deps vet unit
 
-deps: npm-deps browser-deps
+deps: npm-deps browser-deps python-deps
 
 # Node's ws and nodejs-websocket, the peers of the interop tests.
 npm-deps: node
@@ -45,6 +45,16 @@ browser-deps: node
 	  mkdir -p '$(NPM_DIR)' && \
 	  npm install --prefix '$(NPM_DIR)' --no-audit --no-fund playwright-core@1.64.1 || \
 	    { echo "browser-deps: npm install of playwright-core@1.64.1 into $(NPM_DIR) failed" >&2; exit 1; }; \
+	fi
+
+# Debian's python3-websockets for the Python interop test, under Debian's own python3 (the one on
+# the PATH may be another without Debian's packages).
+python-deps:
+	@if /usr/bin/python3 -c 'import websockets' 2>/dev/null; then \
+	  echo "python-deps: websockets already importable by /usr/bin/python3"; \
+	else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-websockets || \
+	    { echo "python-deps: apt-get install python3-websockets failed" >&2; exit 1; }; \
 	fi
 
 vet:

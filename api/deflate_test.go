@@ -197,28 +197,37 @@ var deflateModes = []struct {
 	{"takeover", &DeflateOptions{ContextTakeover: true, Threshold: 64}, answerTakeover},
 }
 
-// echoes dials url with opts, sends deflateMessage as text and binary, and returns what came back.
-func deflateEchoes(t *testing.T, url string, opts *ClientOptions, extra func(c *Conn)) []string {
+// deflateEchoes dials url with opts, sends deflateMessage as text and binary, then each of more as
+// text, and returns what came back in order: type, length and whether it is what was sent there.
+func deflateEchoes(t *testing.T, url string, opts *ClientOptions, more ...string) []string {
 	t.Helper()
-	got := make(chan string, 8)
+	sent := append([]string{deflateMessage, deflateMessage}, more...)
+	type message struct {
+		typ      MessageType
+		p, error string
+	}
+	got := make(chan message, len(sent)+2)
 	opened := make(chan *Conn, 1)
 	c, err := Connect(url, opts, func(c *Conn) { opened <- c })
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.OnMessage(func(c *Conn, typ MessageType, p []byte) {
-		got <- fmt.Sprintf("%s %d %v", typeName(typ), len(p), string(p) == deflateMessage)
-	})
-	c.OnError(func(c *Conn, err error) { got <- "error " + err.Error() })
+	c.OnMessage(func(c *Conn, typ MessageType, p []byte) { got <- message{typ: typ, p: string(p)} })
+	c.OnError(func(c *Conn, err error) { got <- message{error: "error " + err.Error()} })
 	recv(t, opened)
 	c.SendText(deflateMessage, nil)
 	c.SendBinary([]byte(deflateMessage), nil)
-	if extra != nil {
-		extra(c)
+	for _, m := range more {
+		c.SendText(m, nil)
 	}
 	var out []string
-	for range 2 {
-		out = append(out, recv(t, got))
+	for i := range sent {
+		m := recv(t, got)
+		if m.error != "" {
+			out = append(out, m.error)
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %d %v", typeName(m.typ), len(m.p), m.p == sent[i]))
 	}
 	c.Close(1000, "")
 	return out
@@ -239,7 +248,7 @@ func TestDeflateSockets(t *testing.T) {
 			s, addr := startServer(t, &ServerOptions{Deflate: m.opts}, nil)
 			s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
 			w := newWireWatch(t, addr)
-			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts}, nil)
+			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts})
 			if fmt.Sprint(got) != fmt.Sprint(deflateEchoed) {
 				t.Fatalf("echoes %q, want %q", got, deflateEchoed)
 			}
@@ -370,7 +379,7 @@ func TestInteropDeflateWsServer(t *testing.T) {
 				t.Fatalf("node server printed %q", lines.Text())
 			}
 			w := newWireWatch(t, fmt.Sprintf("127.0.0.1:%d", port.Port))
-			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts}, nil)
+			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts})
 			if fmt.Sprint(got) != fmt.Sprint(deflateEchoed) {
 				t.Fatalf("echoes %q, want %q", got, deflateEchoed)
 			}

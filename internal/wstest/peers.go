@@ -12,8 +12,8 @@ import (
 )
 
 // The tests that run outside peers (Node's ws and nodejs-websocket, playwright-core driving
-// Chromium) find them by themselves and fail, saying what to install, when one is missing. They
-// skip only when SkipPeersEnv is set to 1.
+// Chromium, Python's websockets) find them by themselves and fail, saying what to install, when one
+// is missing. They skip only when SkipPeersEnv is set to 1.
 const (
 	// SkipPeersEnv, set to 1, makes every test that needs an outside peer skip, and say so.
 	SkipPeersEnv = "WSLOOP_SKIP_INTEROP"
@@ -115,4 +115,24 @@ func Chromium(t testing.TB) string {
 	}
 	t.Fatalf("outside peers missing: no Chromium (looked for %s); %s", strings.Join(chromiumCandidates, ", "), installHint)
 	return ""
+}
+
+// DebianPython is the interpreter the Python interop test runs: Debian's own, which sees Debian's
+// python3-websockets (the python3 on the PATH may be another, such as pyenv's, without it).
+const DebianPython = "/usr/bin/python3"
+
+// Python returns DebianPython once it can import every one of modules. It fails t, saying what to
+// install, when the interpreter or a module is missing, and skips t only when SkipPeersEnv is 1.
+func Python(t testing.TB, modules ...string) string {
+	t.Helper()
+	skipPeers(t, "Python with "+strings.Join(modules, ", "))
+	if _, err := os.Stat(DebianPython); err != nil {
+		t.Fatalf("outside peers missing: %s: %v (Debian's python3); %s", DebianPython, err, installHint)
+	}
+	for _, m := range modules {
+		if out, err := exec.Command(DebianPython, "-c", "import "+m).CombinedOutput(); err != nil {
+			t.Fatalf("outside peers missing: %s cannot import %s (Debian's python3-%s): %v\n%s%s", DebianPython, m, m, err, out, installHint)
+		}
+	}
+	return DebianPython
 }
