@@ -99,14 +99,11 @@ func (w *WireWatch) relay(src, dst net.Conn, dir int) {
 	chunk := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(chunk)
-		if n > 0 {
-			if _, werr := dst.Write(chunk[:n]); werr != nil {
-				return
-			}
-			if head || frames {
-				buf = append(buf, chunk[:n]...)
-			}
+		if head || frames {
+			buf = append(buf, chunk[:n]...)
 		}
+		// The bytes are counted before they are passed on: once a peer has received a frame,
+		// Counts includes it.
 		for len(buf) > 0 {
 			if head {
 				i := bytes.Index(buf, []byte("\r\n\r\n"))
@@ -145,6 +142,11 @@ func (w *WireWatch) relay(src, dst net.Conn, dir int) {
 			w.mu.Unlock()
 			buf, skip = buf[hn:], h.Length
 		}
+		if n > 0 {
+			if _, werr := dst.Write(chunk[:n]); werr != nil {
+				return
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -181,7 +183,8 @@ func (w *WireWatch) recordHead(head string, dir int) bool {
 }
 
 // Counts returns the frames with RSV1 and the data frames seen so far, each indexed by direction:
-// 0 from the client, 1 from the server.
+// 0 from the client, 1 from the server. A frame is counted before it is passed on, so a frame a
+// peer has received is among them.
 func (w *WireWatch) Counts() (rsv1, all [2]int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
