@@ -7,23 +7,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/wsloop/wsloop/codec"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
 // permessage-deflate on sockets, between our client and server and against Node's ws both ways.
-// Every connection goes through wireWatch, a relay that parses the frames each way, so that the
-// tests see on the wire that the extension was negotiated and that compressed (RSV1) frames were
-// exchanged, not merely tolerated.
+// Every connection goes through wstest.WireWatch, a relay that parses the frames each way, so that
+// the tests see on the wire that the extension was negotiated and that compressed (RSV1) frames
+// were exchanged, not merely tolerated.
 
 // deflateMessage is the message deflate_ws.js sends: 200 JSON records, about 8 KiB.
 var deflateMessage = func() string {
@@ -38,149 +35,6 @@ var deflateMessage = func() string {
 	b.WriteByte(']')
 	return b.String()
 }()
-
-// wireWatch relays connections to target and records, per direction, the answer's
-// Sec-WebSocket-Extensions and the RSV bits of every frame.
-type wireWatch struct {
-	addr string
-	mu   sync.Mutex
-	ext  string // the server's Sec-WebSocket-Extensions in the last 101
-	rsv1 [2]int // frames with RSV1: client to server, server to client
-	all  [2]int // data frames
-	err  error  // a frame that does not parse
-}
-
-func newWireWatch(t *testing.T, target string) *wireWatch {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &wireWatch{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		w.mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		w.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			w.mu.Lock()
-			conns = append(conns, in, out)
-			w.mu.Unlock()
-			wg.Go(func() { w.relay(in, out, 0) })
-			wg.Go(func() { w.relay(out, in, 1) })
-		}
-	})
-	return w
-}
-
-// relay copies src to dst, parsing it: an HTTP head, then frames; dir 0 is the client's.
-func (w *wireWatch) relay(src, dst net.Conn, dir int) {
-	defer dst.Close()
-	defer src.Close()
-	role := codec.ServerRole // the reader of client frames
-	if dir == 1 {
-		role = codec.ClientRole
-	}
-	var buf []byte
-	head, skip := true, int64(0)
-	chunk := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(chunk)
-		if n > 0 {
-			if _, werr := dst.Write(chunk[:n]); werr != nil {
-				return
-			}
-			buf = append(buf, chunk[:n]...)
-		}
-		for len(buf) > 0 {
-			if head {
-				i := bytes.Index(buf, []byte("\r\n\r\n"))
-				if i < 0 {
-					break
-				}
-				if dir == 1 {
-					w.recordHead(buf[:i+4])
-				}
-				buf, head = buf[i+4:], false
-				continue
-			}
-			if skip > 0 {
-				k := min(skip, int64(len(buf)))
-				buf, skip = buf[k:], skip-k
-				continue
-			}
-			h, hn, perr := codec.ParseHeaderDeflate(buf, role, 0)
-			if perr != nil {
-				w.mu.Lock()
-				w.err = perr
-				w.mu.Unlock()
-				return
-			}
-			if hn == 0 {
-				break
-			}
-			w.mu.Lock()
-			if !h.Opcode.IsControl() {
-				w.all[dir]++
-			}
-			if h.Rsv == 4 {
-				w.rsv1[dir]++
-			}
-			w.mu.Unlock()
-			buf, skip = buf[hn:], h.Length
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (w *wireWatch) recordHead(head []byte) {
-	for line := range strings.SplitSeq(string(head), "\r\n") {
-		if name, value, ok := strings.Cut(line, ":"); ok && strings.EqualFold(name, "Sec-WebSocket-Extensions") {
-			w.mu.Lock()
-			w.ext = strings.TrimSpace(value)
-			w.mu.Unlock()
-		}
-	}
-}
-
-// expect fails unless the last 101 answered ext and at least min frames went compressed each way.
-func (w *wireWatch) expect(t *testing.T, ext string, min int) {
-	t.Helper()
-	deadline := time.Now().Add(wstest.Timeout)
-	for {
-		w.mu.Lock()
-		e, rsv1, all, err := w.ext, w.rsv1, w.all, w.err
-		w.mu.Unlock()
-		if err != nil {
-			t.Fatalf("a frame on the wire does not parse: %v", err)
-		}
-		if e == ext && rsv1[0] >= min && rsv1[1] >= min {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("on the wire: extensions %q (want %q), compressed frames %v of %v (want %d each way)", e, ext, rsv1, all, min)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 const (
 	answerDefault  = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
@@ -247,12 +101,12 @@ func TestDeflateSockets(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			s, addr := startServer(t, &ServerOptions{Deflate: m.opts}, nil)
 			s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
-			w := newWireWatch(t, addr)
-			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts})
+			w := wstest.NewWireWatch(t, addr)
+			got := deflateEchoes(t, "ws://"+w.Addr+"/", &ClientOptions{Deflate: m.opts})
 			if fmt.Sprint(got) != fmt.Sprint(deflateEchoed) {
 				t.Fatalf("echoes %q, want %q", got, deflateEchoed)
 			}
-			w.expect(t, m.answer, 2)
+			w.Expect(t, m.answer, 2)
 		})
 	}
 }
@@ -260,12 +114,12 @@ func TestDeflateSockets(t *testing.T) {
 // A broadcast reaches deflate connections compressed and plain ones as they are.
 func TestDeflateBroadcast(t *testing.T) {
 	s, addr := startServer(t, &ServerOptions{Deflate: &DeflateOptions{}}, nil)
-	w := newWireWatch(t, addr)
+	w := wstest.NewWireWatch(t, addr)
 	got := make(chan string, 8)
 	var conns []*Conn
 	for _, opts := range []*ClientOptions{{Deflate: &DeflateOptions{}}, {Deflate: &DeflateOptions{ContextTakeover: true}}, nil} {
 		opened := make(chan *Conn, 1)
-		c, err := Connect("ws://"+w.addr+"/", opts, func(c *Conn) { opened <- c })
+		c, err := Connect("ws://"+w.Addr+"/", opts, func(c *Conn) { opened <- c })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,11 +141,9 @@ func TestDeflateBroadcast(t *testing.T) {
 			t.Fatalf("received %q", g)
 		}
 	}
-	w.mu.Lock()
-	rsv1, all := w.rsv1[1], w.all[1]
-	w.mu.Unlock()
-	if rsv1 != 4 || all != 6 {
-		t.Fatalf("the server sent %d compressed frames of %d, want 4 of 6 (two subscribers with deflate)", rsv1, all)
+	rsv1, all := w.Counts()
+	if rsv1[1] != 4 || all[1] != 6 {
+		t.Fatalf("the server sent %d compressed frames of %d, want 4 of 6 (two subscribers with deflate)", rsv1[1], all[1])
 	}
 	for _, c := range conns {
 		c.Close(1000, "")
@@ -329,10 +181,10 @@ func TestInteropDeflateWsClient(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			s, addr := startServer(t, &ServerOptions{Deflate: m.opts}, nil)
 			s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
-			w := newWireWatch(t, addr)
+			w := wstest.NewWireWatch(t, addr)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "interop", "deflate_ws.js"), "client", "ws://"+w.addr+"/")
+			cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "interop", "deflate_ws.js"), "client", "ws://"+w.Addr+"/")
 			cmd.Env = append(os.Environ(), "NODE_PATH="+dir)
 			outb, err := cmd.Output()
 			if err != nil {
@@ -347,7 +199,7 @@ func TestInteropDeflateWsClient(t *testing.T) {
 			if got := nodeDeflateEvents(t, outb); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("node printed\n %v\nwant\n %v", got, want)
 			}
-			w.expect(t, m.answer, 2)
+			w.Expect(t, m.answer, 2)
 		})
 	}
 }
@@ -378,12 +230,12 @@ func TestInteropDeflateWsServer(t *testing.T) {
 			if !lines.Scan() || json.Unmarshal(lines.Bytes(), &port) != nil || port.Port == 0 {
 				t.Fatalf("node server printed %q", lines.Text())
 			}
-			w := newWireWatch(t, fmt.Sprintf("127.0.0.1:%d", port.Port))
-			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts})
+			w := wstest.NewWireWatch(t, fmt.Sprintf("127.0.0.1:%d", port.Port))
+			got := deflateEchoes(t, "ws://"+w.Addr+"/", &ClientOptions{Deflate: m.opts})
 			if fmt.Sprint(got) != fmt.Sprint(deflateEchoed) {
 				t.Fatalf("echoes %q, want %q", got, deflateEchoed)
 			}
-			w.expect(t, m.answer, 2)
+			w.Expect(t, m.answer, 2)
 			var rest []byte
 			for range 4 { // connection, text, binary, close
 				if !lines.Scan() {

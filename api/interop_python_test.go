@@ -46,25 +46,6 @@ func pythonScript(t *testing.T, python string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, python, append([]string{filepath.Join("testdata", "interop", "deflate_websockets.py")}, args...)...)
 }
 
-// frames waits until the data frames each way (client to server, server to client) number all
-// and returns how many of them went compressed.
-func (w *wireWatch) frames(t *testing.T, all [2]int) (rsv1 [2]int) {
-	t.Helper()
-	deadline := time.Now().Add(wstest.Timeout)
-	for {
-		w.mu.Lock()
-		rsv1, got := w.rsv1, w.all
-		w.mu.Unlock()
-		if got == all {
-			return rsv1
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("on the wire: %v data frames, want %v", got, all)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // pythonEchoed is what each side sees of the three messages, in order.
 var pythonEchoed = []nodeDeflateEvent{
 	{Ev: "text", Len: len(deflateMessage), Same: true},
@@ -80,8 +61,8 @@ func TestInteropPythonDeflateClient(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			s, addr := startServer(t, &ServerOptions{Deflate: m.opts}, nil)
 			s.OnMessage(func(c *Conn, typ MessageType, p []byte) { c.SendMessage(typ, p, nil) })
-			w := newWireWatch(t, addr)
-			outb, err := pythonScript(t, python, "client", "ws://"+w.addr+"/").Output()
+			w := wstest.NewWireWatch(t, addr)
+			outb, err := pythonScript(t, python, "client", "ws://"+w.Addr+"/").Output()
 			if err != nil {
 				t.Fatalf("python: %v\n%s", err, outb)
 			}
@@ -90,8 +71,8 @@ func TestInteropPythonDeflateClient(t *testing.T) {
 			if got := nodeDeflateEvents(t, outb); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("python printed\n %v\nwant\n %v", got, want)
 			}
-			w.expect(t, m.ours, 2)
-			if rsv1 := w.frames(t, [2]int{3, 3}); rsv1 != [2]int{3, 2} {
+			w.Expect(t, m.ours, 2)
+			if rsv1 := w.WaitFrames(t, [2]int{3, 3}); rsv1 != [2]int{3, 2} {
 				t.Fatalf("compressed frames %v of 3 each way, want [3 2]", rsv1)
 			}
 		})
@@ -115,14 +96,14 @@ func TestInteropPythonDeflateServer(t *testing.T) {
 			if !lines.Scan() || json.Unmarshal(lines.Bytes(), &port) != nil || port.Port == 0 {
 				t.Fatalf("python server printed %q", lines.Text())
 			}
-			w := newWireWatch(t, fmt.Sprintf("127.0.0.1:%d", port.Port))
-			got := deflateEchoes(t, "ws://"+w.addr+"/", &ClientOptions{Deflate: m.opts}, pythonShort)
+			w := wstest.NewWireWatch(t, fmt.Sprintf("127.0.0.1:%d", port.Port))
+			got := deflateEchoes(t, "ws://"+w.Addr+"/", &ClientOptions{Deflate: m.opts}, pythonShort)
 			want := append(append([]string(nil), deflateEchoed...), fmt.Sprintf("text %d true", len(pythonShort)))
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("echoes %q, want %q", got, want)
 			}
-			w.expect(t, m.theirs, 2)
-			if rsv1 := w.frames(t, [2]int{3, 3}); rsv1 != [2]int{2, 3} {
+			w.Expect(t, m.theirs, 2)
+			if rsv1 := w.WaitFrames(t, [2]int{3, 3}); rsv1 != [2]int{2, 3} {
 				t.Fatalf("compressed frames %v of 3 each way, want [2 3]", rsv1)
 			}
 			var rest []byte

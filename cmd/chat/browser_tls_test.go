@@ -219,18 +219,23 @@ func TestChatTLSFlags(t *testing.T) {
 // TestChatInChromiumOverTLS is TestChatInChromium over TLS: the command serves the page at an
 // https:// URL with a test certificate, which Chromium accepts by its public key
 // (--ignore-certificate-errors-spki-list, for that one key only, not every certificate error); the
-// page connects with wss://, and the two browser contexts see each other's messages.
+// page connects with wss://, and the two browser contexts see each other's messages. alice talks
+// TLS with the command itself; bob goes through a relay holding the same certificate, which
+// terminates his TLS and opens its own to the command, to see his frames in the clear.
 func TestChatInChromiumOverTLS(t *testing.T) {
 	wstest.CheckLeaks(t)
-	url, _, serverCfg, _ := tlsChat(t)
+	url, _, serverCfg, clientCfg := tlsChat(t)
+	hostPort := strings.TrimSuffix(strings.TrimPrefix(url, "https://"), "/")
+	w := wstest.NewTLSWireWatch(t, hostPort, serverCfg, clientCfg)
 	leaf, err := x509.ParseCertificate(serverCfg.Certificates[0].Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	spki := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	got := runChatBrowser(t, url, "CHAT_CERT_SPKI="+base64.StdEncoding.EncodeToString(spki[:]))
+	got := runChatBrowser(t, url, "https://"+w.Addr+"/", "CHAT_CERT_SPKI="+base64.StdEncoding.EncodeToString(spki[:]))
 	expectChatPages(t, got)
-	if want := "wss://" + strings.TrimPrefix(url, "https://"); got.PageProtocol != "https:" || got.SocketURL != want {
-		t.Errorf("the page loaded over %q connected to %q, want https: and %s", got.PageProtocol, got.SocketURL, want)
+	if got.PageProtocol != "https:" {
+		t.Errorf("the page loaded over %q, want https:", got.PageProtocol)
 	}
+	expectChatDeflate(t, got, w, "wss://"+hostPort+"/", "wss://"+w.Addr+"/")
 }
