@@ -12,6 +12,7 @@ package bench
 //	stats        "MALLOCS BYTES CPU_NS": runtime.MemStats.Mallocs and TotalAlloc, user+system CPU
 //	bcast SIZE   broadcasts a SIZE-byte binary message to every connection, answers "ok"
 //	burst N SIZE broadcasts a SIZE-byte binary message N times in a row, answers "ok"
+//	burstjson N SIZE    the same with a JSON push payload of about SIZE bytes (jsonPayloadOf)
 //
 // and exits when its standard input closes. With WSLOOP_BENCH_CPUPROFILE=DIR set, each child
 // writes a CPU profile of its whole life to DIR/NAME-PID.pprof, and with
@@ -109,13 +110,17 @@ func runChild(name string) int {
 			}
 			s.broadcast(msg)
 			fmt.Fprintln(out, "ok")
-		case "burst":
+		case "burst", "burstjson":
 			n, _ := strconv.Atoi(f[1])
 			size, _ := strconv.Atoi(f[2])
-			msg := msgs[size]
+			of, key := payloadOf, size
+			if f[0] == "burstjson" {
+				of, key = jsonPayloadOf, -size
+			}
+			msg := msgs[key]
 			if msg == nil {
-				msg = payloadOf(size)
-				msgs[size] = msg
+				msg = of(size)
+				msgs[key] = msg
 			}
 			burst(s, msg, n)
 			fmt.Fprintln(out, "ok")

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,7 +40,7 @@ type rawClient struct {
 
 // dialClients opens n upgraded connections to addr, dialing at most 64 at a time (the listen
 // backlog is 4096 here, and a dial storm only measures SYN retries).
-func dialClients(addr string, n int, frame []byte) ([]*rawClient, error) {
+func dialClients(addr string, n int, frame []byte, extensions string) ([]*rawClient, error) {
 	clients := make([]*rawClient, n)
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
@@ -49,7 +50,7 @@ func dialClients(addr string, n int, frame []byte) ([]*rawClient, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, err := dialClient(addr, i, frame)
+			c, err := dialClient(addr, i, frame, extensions)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -69,7 +70,9 @@ func dialClients(addr string, n int, frame []byte) ([]*rawClient, error) {
 	return clients, nil
 }
 
-func dialClient(addr string, i int, frame []byte) (*rawClient, error) {
+// dialClient opens one upgraded connection, offering extensions (a Sec-WebSocket-Extensions
+// value) unless empty.
+func dialClient(addr string, i int, frame []byte, extensions string) (*rawClient, error) {
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
@@ -78,7 +81,7 @@ func dialClient(addr string, i int, frame []byte) (*rawClient, error) {
 	var k [16]byte
 	copy(k[:], fmt.Sprintf("wsloop-bench%04d", i%10000))
 	key := base64.StdEncoding.EncodeToString(k[:])
-	if _, err := nc.Write(clientRequest(addr, key)); err != nil {
+	if _, err := nc.Write(clientRequest(addr, key, extensions)); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -144,7 +147,11 @@ func setupEnvWith(b *testing.B, name string, conns int, environ ...string) *e2eE
 		b.Fatal(err)
 	}
 	frame := appendFrame(nil, opBinary, payloadOf(e2eSize), true, benchKey)
-	clients, err := dialClients(srv.addr, conns, frame)
+	extensions := ""
+	if strings.HasSuffix(name, "+deflate") {
+		extensions = deflateOffer
+	}
+	clients, err := dialClients(srv.addr, conns, frame, extensions)
 	if err != nil {
 		srv.stop()
 		b.Fatalf("%s: %v", name, err)
@@ -357,7 +364,7 @@ func BenchmarkHandshake(b *testing.B) {
 				wg.Go(func() {
 					<-start
 					for range count {
-						c, err := dialClient(srv.addr, i, nil)
+						c, err := dialClient(srv.addr, i, nil, "")
 						if err != nil {
 							errs <- err
 							return

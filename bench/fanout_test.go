@@ -9,10 +9,13 @@ package bench
 
 import (
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,14 +57,58 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
+// deflateOffer is what the subscribers of the "+deflate" servers offer: permessage-deflate
+// without context takeover, so that a broadcast can be compressed once for all of them.
+const deflateOffer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+
+// BenchmarkFanoutDeflate: the same bursts, 200 messages of a JSON push payload (1 KiB and 10 KiB),
+// to 1,000 subscribers, plain and with permessage-deflate, through each library's broadcast API
+// with compression (gorilla and gws compress a prepared message once per broadcast, as wsloop).
+// The reader inflates and checks every compressed frame; wire-ratio is the compressed payload's
+// size over the message's.
+func BenchmarkFanoutDeflate(b *testing.B) {
+	for _, size := range []int{1 << 10, 10 << 10} {
+		for _, name := range []string{"wsloop", "wsloop+deflate", "gws+deflate", "gorilla+deflate"} {
+			var env *e2eEnv
+			var rd *fanoutReader
+			want := jsonPayloadOf(size)
+			b.Run(fmt.Sprintf("size=%d/peer=%s", size, name), func(b *testing.B) {
+				if env == nil {
+					env = setupEnvWith(b, name, 1000, "GOMAXPROCS=1")
+					var err error
+					if rd, err = newFanoutReader(env.clients, want); err != nil {
+						b.Fatal(err)
+					}
+					rd.compressed = strings.HasSuffix(name, "+deflate")
+				}
+				runBurst(b, env, rd, "burstjson "+strconv.Itoa(fanoutMessages)+" "+strconv.Itoa(size), len(want))
+				if rd.compressed {
+					b.ReportMetric(float64(rd.wire.Load())/float64(rd.plain.Load()), "wire-ratio")
+				}
+			})
+			if env != nil {
+				rd.stop()
+				if err := env.close(); err != nil {
+					b.Error(err)
+				}
+			}
+		}
+	}
+}
+
 func runFanout(b *testing.B, env *e2eEnv, rd *fanoutReader) {
+	runBurst(b, env, rd, "burst "+strconv.Itoa(fanoutMessages)+" "+strconv.Itoa(fanoutSize), fanoutSize)
+}
+
+// runBurst times b.N bursts made by the child command cmd, each of fanoutMessages messages of
+// size bytes to every subscriber.
+func runBurst(b *testing.B, env *e2eEnv, rd *fanoutReader, cmd string, size int) {
 	n := int64(len(env.clients)) * fanoutMessages
 	before, err := env.srv.stats()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := "burst " + strconv.Itoa(fanoutMessages) + " " + strconv.Itoa(fanoutSize)
-	b.SetBytes(n * fanoutSize)
+	b.SetBytes(n * int64(size))
 	b.ResetTimer()
 	t0 := time.Now()
 	for range b.N {
@@ -84,15 +131,27 @@ func runFanout(b *testing.B, env *e2eEnv, rd *fanoutReader) {
 }
 
 // fanoutReader reads every subscriber on one epoll set and checks each frame: binary, whole, the
-// expected payload, in a stream that stays frame-aligned.
+// expected payload, in a stream that stays frame-aligned. With compressed set, every frame must
+// be compressed (RSV1, permessage-deflate without context takeover) and inflate to the payload.
 type fanoutReader struct {
-	epfd      int
-	subs      map[int32]*fanoutSub // by descriptor
-	want      []byte
-	delivered atomic.Int64
-	bad       atomic.Pointer[error]
-	quit      atomic.Bool
-	done      chan struct{}
+	epfd       int
+	subs       map[int32]*fanoutSub // by descriptor
+	want       []byte
+	compressed bool
+	delivered  atomic.Int64
+	wire       atomic.Int64 // compressed payload bytes received
+	plain      atomic.Int64 // what they inflated to
+	bad        atomic.Pointer[error]
+	quit       atomic.Bool
+	done       chan struct{}
+
+	// The reader goroutine's inflater and its scratch, and the last compressed payload it
+	// inflated and found right: a frame with the same bytes is right too, so that the reader
+	// inflates once per distinct payload (a broadcast compressed once), not once per subscriber.
+	inflater flate.Resetter
+	deflated bytes.Reader
+	inflated []byte
+	verified []byte
 }
 
 // fanoutSub is one subscriber's partial frame, carried from one read to the next.
@@ -193,10 +252,43 @@ func (r *fanoutReader) frame(p []byte) (int, bool) {
 	if len(p) < hdr+length {
 		return 0, false
 	}
-	if p[0] != 0x80|opBinary || p[1]&0x80 != 0 || !bytes.Equal(p[hdr:hdr+length], r.want) {
+	if r.compressed {
+		r.checkCompressed(p[:hdr], p[hdr:hdr+length])
+	} else if p[0] != 0x80|opBinary || p[1]&0x80 != 0 || !bytes.Equal(p[hdr:hdr+length], r.want) {
 		r.fail(fmt.Errorf("fan-out: a frame with header % x and %d payload bytes, want an unmasked binary frame of the %d-byte message", p[:hdr], length, len(r.want)))
 	}
 	return hdr + length, true
+}
+
+// deflateTail ends every compressed message (RFC 7692 section 7.2.2), which the sender strips.
+var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// checkCompressed checks a frame that must be a whole compressed binary message of the payload.
+func (r *fanoutReader) checkCompressed(hdr, payload []byte) {
+	if hdr[0] != 0x80|0x40|opBinary || hdr[1]&0x80 != 0 {
+		r.fail(fmt.Errorf("fan-out: a frame with header % x, want an unmasked compressed (RSV1) binary frame", hdr))
+		return
+	}
+	r.wire.Add(int64(len(payload)))
+	r.plain.Add(int64(len(r.want)))
+	if bytes.Equal(payload, r.verified) {
+		return
+	}
+	r.deflated.Reset(append(payload[:len(payload):len(payload)], deflateTail...))
+	if r.inflater == nil {
+		r.inflater = flate.NewReader(&r.deflated).(flate.Resetter)
+	} else if err := r.inflater.Reset(&r.deflated, nil); err != nil {
+		r.fail(err)
+		return
+	}
+	out := bytes.NewBuffer(r.inflated[:0])
+	_, err := io.Copy(out, r.inflater.(io.Reader))
+	r.inflated = out.Bytes()
+	if err != nil || !bytes.Equal(r.inflated, r.want) {
+		r.fail(fmt.Errorf("fan-out: a compressed frame of %d bytes inflates to %d bytes (%v), want the %d-byte message", len(payload), len(r.inflated), err, len(r.want)))
+		return
+	}
+	r.verified = append(r.verified[:0], payload...)
 }
 
 func (r *fanoutReader) fail(err error) { r.bad.CompareAndSwap(nil, &err) }

@@ -68,16 +68,29 @@ func newServer(name string) benchServer {
 		return &coderServer{}
 	case "gnet":
 		return &gnetServer{}
+	case "wsloop+deflate":
+		return &wsloopServer{deflate: true}
+	case "gorilla+deflate":
+		return &gorillaServer{up: gorilla.Upgrader{EnableCompression: true}}
+	case "gws+deflate":
+		return &gwsServer{deflate: true}
 	}
 	return nil
 }
 
 // wsloop: OnMessage + SendMessage, the documented zero-copy path, on its gnet loops; broadcast:
 // one PreparedMessage and Server.Broadcast, which queues one task per loop.
-type wsloopServer struct{ s *wsloop.Server }
+type wsloopServer struct {
+	s       *wsloop.Server
+	deflate bool // permessage-deflate in its default mode (no context takeover)
+}
 
 func (w *wsloopServer) serve(ln net.Listener) error {
-	w.s = wsloop.CreateServer(nil, nil)
+	var opts *wsloop.ServerOptions
+	if w.deflate {
+		opts = &wsloop.ServerOptions{Deflate: &wsloop.DeflateOptions{}}
+	}
+	w.s = wsloop.CreateServer(opts, nil)
 	w.s.OnMessage(func(c *wsloop.Conn, typ wsloop.MessageType, p []byte) { c.SendMessage(typ, p, nil) })
 	return w.s.Serve(ln, nil)
 }
@@ -176,7 +189,10 @@ func (g *gobwasServer) broadcast(msg []byte) {
 // the pool. ParallelEnabled stays off (its default): each client has one message in flight, so
 // handling one connection's messages in parallel cannot help and only adds a hand-off.
 // Broadcast: gws.Broadcaster, which builds the frame once and queues it on each connection.
-type gwsServer struct{ reg peerkit.Registry[*gws.Conn] }
+type gwsServer struct {
+	reg     peerkit.Registry[*gws.Conn]
+	deflate bool // permessage-deflate without context takeover, at its default level (1)
+}
 
 type gwsHandler struct {
 	gws.BuiltinEventHandler
@@ -191,7 +207,8 @@ func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 }
 
 func (g *gwsServer) serve(ln net.Listener) error {
-	s := gws.NewServer(&gwsHandler{reg: &g.reg}, &gws.ServerOption{Logger: peerkit.QuietLogger{}})
+	s := gws.NewServer(&gwsHandler{reg: &g.reg}, &gws.ServerOption{Logger: peerkit.QuietLogger{},
+		PermessageDeflate: gws.PermessageDeflate{Enabled: g.deflate}})
 	s.OnError = func(net.Conn, error) {}
 	go s.RunListener(ln)
 	return nil

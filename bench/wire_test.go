@@ -45,6 +45,20 @@ func payloadOf(n int) []byte {
 	return p
 }
 
+// jsonPayloadOf returns a JSON push payload of at least n bytes, as a market-data or notification
+// service sends: an array of records with the same keys and varying numbers.
+func jsonPayloadOf(n int) []byte {
+	p := []byte(`{"channel":"quotes","events":[`)
+	for i := 0; len(p) < n-2; i++ {
+		if i > 0 {
+			p = append(p, ',')
+		}
+		p = fmt.Appendf(p, `{"id":%d,"symbol":"SYM%03d","bid":%d.%02d,"ask":%d.%02d,"volume":%d,"ts":%d}`,
+			i, i%97, 100+i%50, i*7%100, 100+i%50, (i*7+3)%100, 1000+i*37%5000, 1764600000000+int64(i)*250)
+	}
+	return append(p, "]}"...)
+}
+
 // appendFrame appends one frame with FIN set, minimal length encoding, masked with key when masked.
 func appendFrame(dst []byte, op byte, payload []byte, masked bool, key [4]byte) []byte {
 	b0 := 0x80 | op
@@ -100,9 +114,13 @@ const browserAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 // clientRequest is the upgrade request of the end-to-end client: the browser's headers minus
 // Origin, cookies and the compression offer, so that every server runs uncompressed.
-func clientRequest(host, key string) []byte {
+func clientRequest(host, key, extensions string) []byte {
+	if extensions != "" {
+		extensions = "Sec-WebSocket-Extensions: " + extensions + "\r\n"
+	}
 	return []byte("GET / HTTP/1.1\r\n" +
 		"Host: " + host + "\r\n" +
+		extensions +
 		"Connection: Upgrade\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Sec-WebSocket-Version: 13\r\n" +
