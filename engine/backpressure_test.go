@@ -262,3 +262,27 @@ func TestCloseSlowFromInsideATurn(t *testing.T) {
 	}
 	c.ev.expect(t, `text "go"`, "error "+ErrQueueFull.Error(), `closed true 1006 ""`)
 }
+
+// While a flush's write runs (outside the lock), what it took still counts against the cap: a
+// send checked meanwhile from another goroutine finds it counted as the transport's backlog, so
+// it cannot pass the cap by the size of the write under way.
+func TestQueueTakenBytesCountDuringTheWrite(t *testing.T) {
+	c := openServer(t, Config{MaxQueue: 100 << 10})
+	c.m.SetKernelRoom(0)
+	msg := make([]byte, 60<<10)
+	c.mu.Lock()
+	c.inTurn = true // the loop is in a turn: the sends wait for its flush
+	c.mu.Unlock()
+	if err := c.WriteBinary(msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	owned, segs := c.q.take() // the flush takes the output, and writes it without the lock
+	c.mu.Unlock()
+	if err := c.WriteBinary(msg, nil); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("a second 60 KiB send during the write of the first = %v, want ErrQueueFull (cap 100 KiB)", err)
+	}
+	c.mu.Lock()
+	c.q.written(owned, segs)
+	c.mu.Unlock()
+}

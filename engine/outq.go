@@ -119,10 +119,16 @@ func (q *outq) addCallback(fn func(error)) {
 }
 
 // take hands the queued output over for writing: the owned buffer and the pieces. The queue is
-// empty afterwards and takes new frames at once. The caller gives both back with written.
+// empty afterwards and takes new frames at once; what it handed counts as the transport's backlog
+// until the next look. The caller gives both back with written.
 func (q *outq) take() (*bufpool.Buffer, []segment) {
 	owned, segs := q.owned, q.segs
-	q.handed += uint64(q.queued())
+	n := q.queued()
+	q.handed += uint64(n)
+	// Until the loop looks at the transport again (afterFlush), count what it is handed as its
+	// backlog: a send checked against the cap meanwhile, from another goroutine while the write
+	// runs, must not find those bytes counted nowhere.
+	q.backlog += n
 	q.owned, q.segs, q.segBytes = nil, q.spare[:0], 0
 	q.spare = nil
 	return owned, segs
