@@ -13,8 +13,10 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -36,6 +38,26 @@ type rawClient struct {
 	nc    net.Conn
 	fr    frameReader
 	frame []byte // the masked frame it sends
+
+	// For a server that compresses its echoes (permessage-deflate without context takeover).
+	inflater flate.Resetter
+	deflated bytes.Reader
+	inflated bytes.Buffer
+}
+
+// inflate returns the message a compressed payload holds, valid until the next call.
+func (c *rawClient) inflate(p []byte) ([]byte, error) {
+	c.deflated.Reset(append(p[:len(p):len(p)], deflateTail...))
+	if c.inflater == nil {
+		c.inflater = flate.NewReader(&c.deflated).(flate.Resetter)
+	} else if err := c.inflater.Reset(&c.deflated, nil); err != nil {
+		return nil, err
+	}
+	c.inflated.Reset()
+	if _, err := c.inflated.ReadFrom(c.inflater.(io.Reader)); err != nil {
+		return nil, fmt.Errorf("inflating an echo: %w", err)
+	}
+	return c.inflated.Bytes(), nil
 }
 
 // dialClients opens n upgraded connections to addr, dialing at most 64 at a time (the listen
@@ -119,6 +141,11 @@ func (c *rawClient) echoes(n int, want []byte) error {
 		if err != nil {
 			return err
 		}
+		if c.fr.compressed {
+			if p, err = c.inflate(p); err != nil {
+				return err
+			}
+		}
 		if op != opBinary || !bytes.Equal(p, want) {
 			return fmt.Errorf("echo: got opcode %d and %d bytes, want a binary message of %d bytes", op, len(p), len(want))
 		}
@@ -171,9 +198,20 @@ func (e *e2eEnv) close() error {
 
 // BenchmarkEcho: C connections, each sending a 1 KiB binary message and waiting for its echo
 // before sending the next; b.N messages in all, shared out evenly.
-func BenchmarkEcho(b *testing.B) {
-	for _, conns := range []int{1, 100, 1000} {
-		for _, name := range peers {
+func BenchmarkEcho(b *testing.B) { benchEcho(b, []int{1, 100, 1000}, peers) }
+
+// BenchmarkEchoDeflate: the echo with permessage-deflate (no context takeover) beside gws's, and
+// both without it. The client offers deflate and sends its 1 KiB messages uncompressed, which
+// RFC 7692 allows; the servers compress their echoes (above their 512-byte thresholds) and the
+// client inflates each one and checks it.
+func BenchmarkEchoDeflate(b *testing.B) {
+	benchEcho(b, []int{100}, []string{"wsloop", "wsloop+deflate", "gws", "gws+deflate"})
+}
+
+// benchEcho runs the echo for each number of connections and each server named.
+func benchEcho(b *testing.B, connCounts []int, names []string) {
+	for _, conns := range connCounts {
+		for _, name := range names {
 			var env *e2eEnv
 			b.Run(fmt.Sprintf("conns=%d/peer=%s", conns, name), func(b *testing.B) {
 				if env == nil {

@@ -169,9 +169,10 @@ func readResponseHead(br *bufio.Reader, key string) error {
 // frameReader reads whole messages from a server: unmasked frames, fragmented or not. Control
 // frames between fragments are skipped (no server under test sends any unasked).
 type frameReader struct {
-	br  *bufio.Reader
-	msg []byte
-	hdr [8]byte
+	br         *bufio.Reader
+	msg        []byte
+	hdr        [8]byte
+	compressed bool // the last message's first frame had RSV1 (permessage-deflate)
 }
 
 // next returns the next message's opcode and payload, valid until the next call.
@@ -218,6 +219,7 @@ func (r *frameReader) next() (op byte, payload []byte, err error) {
 		}
 		if fop != opContinuation {
 			op = fop
+			r.compressed = b0&0x40 != 0
 		}
 		start := len(r.msg)
 		r.msg = slices.Grow(r.msg, int(n))[:start+int(n)]

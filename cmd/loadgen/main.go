@@ -85,34 +85,35 @@ connection was lost or failed to open, 1 otherwise, 2 for usage errors.
 
 // config holds the flags.
 type config struct {
-	mode           string
-	url            string
-	path           string
-	conns          int
-	inflight       int
-	size           int
-	binary         bool
-	duration       time.Duration
-	count          int64
-	messages       int64
-	sources        string
-	dialConc       int
-	dialTimeout    time.Duration
-	connectTimeout time.Duration
-	drain          time.Duration
-	rate           float64
-	subscribers    int
-	bcastRate      float64
-	churn          float64
-	interval       time.Duration
-	serverPID      int
-	statsURL       string
-	jsonFile       string
-	quiet          bool
-	progress       string
-	insecure       bool
-	headBytes      int
-	deflate        bool
+	mode            string
+	url             string
+	path            string
+	conns           int
+	inflight        int
+	size            int
+	binary          bool
+	duration        time.Duration
+	count           int64
+	messages        int64
+	sources         string
+	dialConc        int
+	dialTimeout     time.Duration
+	connectTimeout  time.Duration
+	drain           time.Duration
+	rate            float64
+	subscribers     int
+	bcastRate       float64
+	churn           float64
+	interval        time.Duration
+	serverPID       int
+	statsURL        string
+	jsonFile        string
+	quiet           bool
+	progress        string
+	insecure        bool
+	headBytes       int
+	deflate         bool
+	deflateTakeover bool
 }
 
 // modeDefaults are the connection count and duration of each mode when the flags leave them 0.
@@ -172,6 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.headBytes, "head-bytes", 0, fmt.Sprintf("pad each upgrade request with one header line (X-Pad) of this many bytes, CRLF included, at least %d: loadgen's own head is about 160 bytes, a browser's about 500", len(padLine)))
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
 	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover) on every connection")
+	fs.BoolVar(&c.deflateTakeover, "deflate-takeover", false, "offer permessage-deflate with context takeover both ways (12-bit windows)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress line once a second: auto (when stdout is a terminal), on, off")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

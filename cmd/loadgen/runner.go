@@ -82,8 +82,8 @@ func newRunner(ctx context.Context, cfg *config, args []string, out io.Writer) (
 	if cfg.headBytes > 0 {
 		r.opts.ExtraHeaders = padHeader(cfg.headBytes)
 	}
-	if cfg.deflate {
-		r.opts.Deflate = &ws.DeflateOptions{}
+	if cfg.deflate || cfg.deflateTakeover {
+		r.opts.Deflate = &ws.DeflateOptions{ContextTakeover: cfg.deflateTakeover}
 	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	r.http = &http.Client{Timeout: 3 * time.Second, Transport: tr}

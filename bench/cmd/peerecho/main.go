@@ -51,9 +51,14 @@ const maxMessage = 2 << 20
 // conns counts the upgraded connections the server holds, for GET /stats.
 var conns atomic.Int64
 
+// deflate and deflateTakeover are the -deflate and -deflate-takeover flags.
+var deflate, deflateTakeover bool
+
 func main() {
 	lib := flag.String("lib", "", "the library: gorilla, gobwas, gws, nbio or coder")
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
+	flag.BoolVar(&deflate, "deflate", false, "gorilla and gws: accept permessage-deflate (gws without context takeover)")
+	flag.BoolVar(&deflateTakeover, "deflate-takeover", false, "gws: accept permessage-deflate with context takeover both ways")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -133,7 +138,7 @@ type gorillaConn struct {
 }
 
 func gorillaHandler() http.Handler {
-	up := gorilla.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	up := gorilla.Upgrader{CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: deflate}
 	var subs peerkit.Registry[*gorillaConn]
 	handle := func(loop func(*gorilla.Conn)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -297,6 +302,8 @@ func gwsServe(ln net.Listener) {
 	s := gws.NewServer(&gwsHandler{subs: &peerkit.Registry[*gws.Conn]{}}, &gws.ServerOption{
 		Logger:             peerkit.QuietLogger{},
 		ReadMaxPayloadSize: maxMessage,
+		PermessageDeflate: gws.PermessageDeflate{Enabled: deflate || deflateTakeover,
+			ServerContextTakeover: deflateTakeover, ClientContextTakeover: deflateTakeover},
 		Authorize: func(r *http.Request, session gws.SessionStorage) bool {
 			if r.URL.Path == "/broadcast" {
 				session.Store("broadcast", true)
