@@ -273,14 +273,16 @@ func TestSoakReconnects(t *testing.T) {
 	}
 }
 
-// TestSmokeEchoDeflate: loadgen -deflate against cmd/echo -deflate, messages large enough to be
-// compressed both ways.
+// TestSmokeEchoDeflate: loadgen -deflate against cmd/echo -deflate, and -deflate-takeover against
+// cmd/echo -deflate-takeover, messages large enough to be compressed both ways.
 func TestSmokeEchoDeflate(t *testing.T) {
 	t.Parallel()
-	srv := startEcho(t, "127.0.0.1:0", "-deflate")
-	code, res := runLoadgen(t, "echo", "-url", srv.url(), "-deflate", "-c", "3", "-inflight", "2", "-size", "3000", "-n", "300")
-	expectPass(t, code, res)
-	if m := res.Messages; m.Received != 300 || m.Sent != 300 || m.BytesReceived != 300*3000 {
-		t.Errorf("messages %+v", m)
+	for _, flag := range []string{"-deflate", "-deflate-takeover"} {
+		srv := startEcho(t, "127.0.0.1:0", flag)
+		code, res := runLoadgen(t, "echo", "-url", srv.url(), flag, "-c", "3", "-inflight", "2", "-size", "3000", "-n", "300")
+		expectPass(t, code, res)
+		if m := res.Messages; m.Received != 300 || m.Sent != 300 || m.BytesReceived != 300*3000 {
+			t.Errorf("%s: messages %+v", flag, m)
+		}
 	}
 }
