@@ -170,6 +170,28 @@ func (c *Conn) compresses(n int) bool {
 	return c.rd.pmd != 0 && n >= c.cfg.Deflate.threshold()
 }
 
+// deflateAhead compresses payload before its send takes the lock for good, when the connection is
+// open, compresses a message of this size and keeps no context in its sending direction: then
+// the compressed bytes depend on the payload alone, and the loop, which takes the same lock every
+// turn, does not wait for a sender's compression. It returns nil otherwise (the payload is then
+// compressed, or not, under the lock, in queue order, as context takeover needs). The caller gives
+// the buffer back.
+func (c *Conn) deflateAhead(payload []byte) *bufpool.Buffer {
+	c.mu.Lock()
+	alone := c.state == Open && c.compresses(len(payload))
+	takeover, bits := false, 0
+	if alone {
+		takeover, bits = c.rd.pmd.params().Outgoing(c.cfg.Role)
+	}
+	c.mu.Unlock()
+	if !alone || takeover {
+		return nil
+	}
+	z := bufpool.Get()
+	z.B = deflate(z.B, payload, nil, c.cfg.Deflate.level(), bits)
+	return z
+}
+
 // appendDeflatedLocked queues payload compressed, as one frame with RSV1. c.mu is held.
 func (c *Conn) appendDeflatedLocked(op codec.Opcode, payload []byte) {
 	takeover, bits := c.rd.pmd.params().Outgoing(c.cfg.Role)

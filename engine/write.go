@@ -3,6 +3,7 @@ package engine
 import (
 	"unsafe"
 
+	"github.com/wsloop/wsloop/bufpool"
 	"github.com/wsloop/wsloop/codec"
 )
 
@@ -49,6 +50,10 @@ func (c *Conn) appendSharedLocked(s *Shared) error {
 }
 
 func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error {
+	z := c.deflateAhead(payload) // compressed outside the lock, when no context is kept
+	if z != nil {
+		defer bufpool.Put(z)
+	}
 	c.mu.Lock()
 	err := c.sendable()
 	// RFC 6455 section 5.6: a peer fails invalid text. A text message echoed from its own handler
@@ -64,6 +69,8 @@ func (c *Conn) writeData(op codec.Opcode, payload []byte, cb func(error)) error 
 	}
 	switch {
 	case err != nil:
+	case z != nil:
+		c.queue().appendCompressed(c.cfg.Role, op, z.B)
 	case c.compresses(len(payload)):
 		c.appendDeflatedLocked(op, payload)
 	default:
