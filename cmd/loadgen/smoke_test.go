@@ -286,3 +286,26 @@ func TestSmokeEchoDeflate(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeIdleWarm: with -warm every connection echoes once before the hold and once after, and
+// what that first message leaves on the server is counted: with context takeover, the two
+// sliding windows of each connection (4 KiB each way at cmd/echo's 12 bits), which a connection
+// of the default mode does not keep.
+func TestSmokeIdleWarm(t *testing.T) {
+	t.Parallel()
+	const conns = 300
+	heapPerConn := map[string]float64{}
+	for _, flag := range []string{"-deflate", "-deflate-takeover"} {
+		srv := startEcho(t, "127.0.0.1:0", flag)
+		code, res := runLoadgen(t, "idle", "-url", srv.url(), flag, "-warm", "-size", "1024", "-c", strconv.Itoa(conns), "-d", "300ms", "-server-pid", srv.pid())
+		expectPass(t, code, res)
+		if res.Messages.Received != 2*conns {
+			t.Errorf("%s: %d echoes, want two per connection (%d)", flag, res.Messages.Received, 2*conns)
+		}
+		heapPerConn[flag] = res.Memory.ServerHeapPerConn
+	}
+	t.Logf("server heap per connection: %v", heapPerConn)
+	if d := heapPerConn["-deflate-takeover"] - heapPerConn["-deflate"]; d < 6000 {
+		t.Errorf("context takeover kept %.0f B per connection more than the default mode, want the two 4 KiB windows", d)
+	}
+}
