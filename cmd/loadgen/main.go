@@ -115,6 +115,7 @@ type config struct {
 	deflate         bool
 	deflateTakeover bool
 	warm            bool
+	gc              bool
 }
 
 // modeDefaults are the connection count and duration of each mode when the flags leave them 0.
@@ -176,6 +177,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover) on every connection")
 	fs.BoolVar(&c.deflateTakeover, "deflate-takeover", false, "offer permessage-deflate with context takeover both ways (12-bit windows)")
 	fs.BoolVar(&c.warm, "warm", false, "idle: each connection echoes one message before the hold, so that what it leaves on the server is counted")
+	fs.BoolVar(&c.gc, "gc", false, "ask the server to collect garbage before each memory sample (GET /stats?gc=1), so that its heap figures count live memory")
 	fs.StringVar(&c.progress, "progress", "auto", "progress line once a second: auto (when stdout is a terminal), on, off")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
