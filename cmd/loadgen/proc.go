@@ -51,7 +51,7 @@ func (r *runner) statsURL() string {
 	case "", "off":
 		return ""
 	case "auto":
-		u, err := url.Parse(r.cfg.url)
+		u, err := url.Parse(r.cfg.urls[0])
 		if err != nil {
 			return ""
 		}
