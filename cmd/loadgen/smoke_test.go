@@ -291,10 +291,10 @@ func TestSmokeEchoDeflate(t *testing.T) {
 // with -gc the server's heap is sampled after a collection, so that what that first message
 // leaves on the server is counted. Issue 13's bounds, seen from outside the process: the default
 // mode of deflate keeps nothing per connection over a server without deflate offered the same
-// (the engine's TestDeflateMemoryPerConnection counts it exactly: no optional or rare state at all), and
-// context takeover at cmd/echo's 12 bits keeps its two 4 KiB windows, at most 9 KiB above plain.
-// The process's heap moves by a few hundred kilobytes from run to run, hence the slack of
-// noiseSlack per connection. The compressors each loop shares are made before the count.
+// (the engine's TestDeflateMemoryPerConnection counts it exactly: no optional or rare state at
+// all), and context takeover at cmd/echo's 12 bits keeps its two 4 KiB windows, at most 9 KiB
+// above plain. The process's heap moves by a few hundred kilobytes from run to run, hence the
+// slack of noiseSlack per connection. The compressors each loop shares are made before the count.
 func TestSmokeIdleWarm(t *testing.T) {
 	t.Parallel()
 	const conns, noiseSlack = 1000, 512
