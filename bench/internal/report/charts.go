@@ -175,10 +175,12 @@ func idleChart(dir string) (chart, error) {
 		}
 		c.panels = append(c.panels, p)
 	}
-	when := first.UTC().Format("2006-01-02 15:04") + " to " + last.UTC().Format("2006-01-02 15:04")
-	if first.UTC().YearDay() == last.UTC().YearDay() && first.Year() == last.Year() {
-		when = first.UTC().Format("2006-01-02 15:04") + " to " + last.UTC().Format("15:04")
+	first, last = first.UTC(), last.UTC()
+	end := last.Format("2006-01-02 15:04")
+	if first.Format(time.DateOnly) == last.Format(time.DateOnly) {
+		end = last.Format("15:04")
 	}
+	when := first.Format("2006-01-02 15:04") + " to " + end
 	c.notes = []string{
 		"cmd/loadgen idle runs, one each (bench/loadgen/idle10k-LIB.json, idle19k-LIB.json), " + when + " UTC,",
 		"not the run of the other charts; wsloop is cmd/echo, the peers cmd/peerecho",
