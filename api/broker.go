@@ -12,12 +12,13 @@ package api
 // publications back to it. What other nodes publish arrives through BrokerSink.Deliver, and the
 // server makes one prepared message of it for all its subscribers: encoded once, compressed once.
 //
-// Join, Leave and Publish are called from any goroutine, concurrently, and must not block on the
-// network: a broker queues interest and publications and sends them on its own goroutines, and
-// keeps its interest across reconnects, reporting what may have been lost as a BrokerGap. The
-// server calls Join and Leave in the order of its changes of interest, one at a time, under a lock
-// of its own that Deliver may wait for (and Publish under one that Server.Close waits for), so a
-// broker calls the sink neither from within its methods nor while holding a lock they wait on.
+// Join, Leave and Publish are called from any goroutine and must not block on the network: a
+// broker queues interest and publications and sends them on its own goroutines, and keeps its
+// interest across reconnects, reporting what may have been lost as a BrokerGap. The server calls
+// Join and Leave one at a time, in the order of its changes of interest, under a lock that Deliver
+// may wait for; it calls Publish concurrently, under a lock that Server.Close waits for. So a
+// broker calls its sink neither from within its own methods nor while holding a lock they wait
+// on: it delivers from a goroutine of its own, as messages arrive from the network.
 type Broker interface {
 	// Open starts the broker for one server, which hands it the sink for what other nodes
 	// publish. CreateServer calls it once, before any other method. If it fails, no other method

@@ -44,6 +44,7 @@ type fakeBroker struct {
 	opens     int
 	closes    int
 	published int
+	dropped   int // deliveries that found b's queue full
 	joined    map[string]bool
 	joins     map[string]int
 	leaves    map[string]int
@@ -130,16 +131,17 @@ func (b *fakeBroker) Publish(topic string, typ MessageType, payload []byte) erro
 	return nil
 }
 
-// offer queues m for b's server if b joined its topic.
+// offer queues m for b's server if b joined its topic, without waiting: a full queue drops it.
 func (b *fakeBroker) offer(m BrokerMessage) {
 	b.mu.Lock()
-	ok := b.joined[m.Topic] && b.sink != nil
-	b.mu.Unlock()
-	if ok {
-		select {
-		case b.in <- m:
-		case <-b.done:
-		}
+	defer b.mu.Unlock()
+	if !b.joined[m.Topic] || b.sink == nil {
+		return
+	}
+	select {
+	case b.in <- m:
+	default:
+		b.dropped++
 	}
 }
 
@@ -229,9 +231,10 @@ func TestBrokerClusterDeliversEverywhere(t *testing.T) {
 	end := prepared(t, TextMessage, []byte("end"))
 	for i, n := range ns {
 		st := n.s.Stats()
-		if pubs := state(n.b, func() int { return n.b.published }); pubs != msgs || st.BrokerPublished != msgs ||
-			st.BrokerPublishErrors != 0 {
-			t.Fatalf("node %d handed %d publications to its broker (Stats %+v), want its own %d", i, pubs, st, msgs)
+		pubs, dropped := state(n.b, func() int { return n.b.published }), state(n.b, func() int { return n.b.dropped })
+		if pubs != msgs || dropped != 0 || st.BrokerPublished != msgs || st.BrokerPublishErrors != 0 {
+			t.Fatalf("node %d handed %d publications to its broker (Stats %+v, %d dropped), want its own %d",
+				i, pubs, st, dropped, msgs)
 		}
 		n.s.Broadcast(end) // after every delivery: a duplicate would come before it
 	}
@@ -337,7 +340,7 @@ func TestBrokerInterestJoinLeave(t *testing.T) {
 // the Join and Leave calls of each topic alternate. Run it with -race.
 func TestBrokerInterestStorm(t *testing.T) {
 	wstest.CheckLeaks(t)
-	const n, workers, rounds, topics = 12, 24, 150, 5
+	const n, workers, rounds, topics = 12, 24, 300, 5
 	b := (&fakeCluster{}).node("solo")
 	s, peers, conns, _ := twoLoops(t, &ServerOptions{Broker: b}, n)
 	closed := make([]bool, n)
@@ -486,8 +489,8 @@ func TestBrokerGapReported(t *testing.T) {
 	}
 }
 
-// Server.Close closes the broker once, a second Close and Shutdown included; afterwards what the
-// broker delivers is ignored, and the server's topics stay in the process: publications reach the
+// A delivery of text that is not UTF-8 is dropped. Server.Close closes the broker once, a second
+// Close and Shutdown included; afterwards what the broker delivers is ignored, and the server's topics stay in the process: publications reach the
 // local subscribers only, and new interest is not joined.
 func TestBrokerClosedWithServer(t *testing.T) {
 	wstest.CheckLeaks(t)
@@ -495,7 +498,8 @@ func TestBrokerClosedWithServer(t *testing.T) {
 	s, peers, conns := fanoutServer(t, &ServerOptions{Broker: b}, 1)
 	conns[0].Subscribe("t")
 	sink := state(b, func() BrokerSink { return b.sink })
-	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte("before"), Node: "n2", Seq: 1})
+	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte{0xff}, Node: "n2", Seq: 1}) // not UTF-8: dropped
+	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte("before"), Node: "n2", Seq: 2})
 	expectTexts(t, peers[0], "subscriber", "before")
 	if err := s.Close(nil); err != nil {
 		t.Fatal(err)
@@ -503,14 +507,14 @@ func TestBrokerClosedWithServer(t *testing.T) {
 	if err := s.Close(nil); !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("second Close: %v", err)
 	}
-	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte("after"), Node: "n2", Seq: 2})
+	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte("after"), Node: "n2", Seq: 3})
 	s.Publish("t", TextMessage, []byte("local"))
 	conns[0].Subscribe("u")
 	expectTexts(t, peers[0], "subscriber", "local")
 	st := s.Stats()
 	closes, pubs, joins := state(b, func() int { return b.closes }), state(b, func() int { return b.published }), state(b, func() int { return b.joins["u"] })
-	if closes != 1 || pubs != 0 || joins != 0 || st.BrokerReceived != 1 || st.BrokerPublished != 0 {
-		t.Fatalf("after Close: %d Close, %d Publish, %d Join of a new topic, Stats %+v; want 1 Close and 1 received",
+	if closes != 1 || pubs != 0 || joins != 0 || st.BrokerReceived != 2 || st.BrokerPublished != 0 {
+		t.Fatalf("after Close: %d Close, %d Publish, %d Join of a new topic, Stats %+v; want 1 Close and 2 received",
 			closes, pubs, joins, st)
 	}
 	peers[0].WriteFrame(true, codec.OpClose, []byte{0x03, 0xe8})
