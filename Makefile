@@ -81,14 +81,17 @@ fuzz:
 	done
 
 # wsconform against cmd/echo, run as a user runs it, compared with the committed expected results
-# (CONFORM_FLAGS=-full: section 9 at Autobahn's sizes). make test runs the same check in process,
-# as one of cmd/wsconform's Go tests.
+# (CONFORM_FLAGS=-full: section 9 at Autobahn's sizes). CONFORM_ECHO_FLAGS=-deflate (or
+# -deflate-takeover) runs the compression sections 12 and 13 against echo in that mode instead,
+# compared with testdata/expected-echo-deflate.json (expected-echo-deflate-takeover.json). make
+# test runs the same checks as cmd/wsconform's Go tests.
 .PHONY: conform
 conform:
 	@set -e; dir='$(CURDIR)/.cache/conform'; mkdir -p "$$dir"; \
 	$(GO) build -o "$$dir/echo" ./cmd/echo; $(GO) build -o "$$dir/wsconform" ./cmd/wsconform; \
-	"$$dir/echo" -addr 127.0.0.1:0 -max-message 16777216 > "$$dir/echo.out" & pid=$$!; \
+	"$$dir/echo" -addr 127.0.0.1:0 -max-message 16777216 $(CONFORM_ECHO_FLAGS) > "$$dir/echo.out" & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null || true' EXIT; \
 	for i in $$(seq 100); do grep -q '^listening on ' "$$dir/echo.out" && break; sleep 0.1; done; \
 	addr=$$(sed -n 's/^listening on //p' "$$dir/echo.out"); \
-	"$$dir/wsconform" server -q $(CONFORM_FLAGS) -expect cmd/wsconform/testdata/expected-echo.json "ws://$$addr/"
+	cases=; [ -z '$(CONFORM_ECHO_FLAGS)' ] || cases='-cases 12,13'; \
+	"$$dir/wsconform" server -q $$cases $(CONFORM_FLAGS) -expect cmd/wsconform/testdata/expected-echo$(CONFORM_ECHO_FLAGS).json "ws://$$addr/"
