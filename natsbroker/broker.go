@@ -1,0 +1,367 @@
+package natsbroker
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/wsloop/wsloop/api"
+)
+
+// Errors of Publish. With each, the publication does not reach the other nodes, and its sequence
+// number is spent, so that they see the gap.
+var (
+	// ErrClosed says that the broker is closed.
+	ErrClosed = errors.New("natsbroker: closed")
+	// ErrDisconnected says that the connection to NATS is down (it is being restored).
+	ErrDisconnected = errors.New("natsbroker: disconnected from NATS")
+	// ErrQueueFull says that Options.PublishQueue publications already wait to be written.
+	ErrQueueFull = errors.New("natsbroker: publish queue full")
+)
+
+// errNoURLs says that Connect was given no server.
+var errNoURLs = errors.New("natsbroker: Options.URLs is empty")
+
+// Broker is an api.Broker on NATS. Make one with Connect or Embedded and set it in
+// api.ServerOptions.Broker.
+//
+// Publish copies the publication into a bounded queue that one goroutine writes to NATS, so it
+// never waits on the network. What arrives goes through a bounded channel to one goroutine that
+// checks the sequences and calls the sink, in the order NATS delivered it.
+type Broker struct {
+	opts Options
+	nc   *nats.Conn
+	srv  *server.Server // the embedded server this broker owns, or nil
+	// header is this node's frame prefix (frameHeader); bufs holds frames for reuse.
+	header []byte
+	bufs   sync.Pool
+
+	out  chan outgoing
+	in   chan *nats.Msg
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	// pubMu guards the publication side: pubs, the sequence of each topic published, and
+	// pubClosed. It is held from numbering to queueing, so that a topic's queue order is its
+	// sequence order.
+	pubMu     sync.Mutex
+	pubs      map[string]*published
+	pubClosed bool
+
+	// subMu guards the receiving side: sink, joined (by topic), bySubject (the same entries by
+	// subject, for the dispatcher) and subClosed.
+	subMu     sync.RWMutex
+	sink      api.BrokerSink
+	joined    map[string]*joinedTopic
+	bySubject map[string]*joinedTopic
+	subClosed bool
+	closeOnce sync.Once
+}
+
+// published is what a node keeps of a topic it published on.
+type published struct {
+	subject string
+	seq     uint64
+}
+
+// outgoing is a publication waiting in the queue; buf is a pooled frame.
+type outgoing struct {
+	subject string
+	buf     *[]byte
+}
+
+// joinedTopic is a topic this node joined: its subscription and, for the dispatcher goroutine
+// alone, the last sequence seen from each publishing node.
+type joinedTopic struct {
+	topic string
+	sub   *nats.Subscription
+	peers map[string]*peer
+}
+
+// peer is the last sequence seen from one node on one topic; node is kept so that a delivery
+// needs no new string.
+type peer struct {
+	node string
+	last uint64
+}
+
+// maxPooledFrame is the largest frame put back into the pool.
+const maxPooledFrame = 64 << 10
+
+// Connect returns a Broker that is a client of the NATS servers in o.URLs. It fails if none of
+// them can be reached; after that, nats.go reconnects (Options.MaxReconnects).
+func Connect(o Options) (*Broker, error) {
+	if len(o.URLs) == 0 {
+		return nil, errNoURLs
+	}
+	return connect(o, strings.Join(o.URLs, ","), nil)
+}
+
+// connect makes the broker and its connection; with srv set, the connection is in process and
+// Close shuts srv down.
+func connect(o Options, url string, srv *server.Server) (*Broker, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		opts:      o,
+		srv:       srv,
+		header:    frameHeader(o.Node),
+		out:       make(chan outgoing, o.PublishQueue),
+		in:        make(chan *nats.Msg, o.DeliveryQueue),
+		done:      make(chan struct{}),
+		pubs:      make(map[string]*published),
+		joined:    make(map[string]*joinedTopic),
+		bySubject: make(map[string]*joinedTopic),
+	}
+	opts := append(o.natsOptions(), nats.ReconnectHandler(b.reconnected), nats.ErrorHandler(b.asyncError))
+	if srv != nil {
+		opts = append(opts, nats.InProcessServer(srv))
+	}
+	if b.nc, err = nats.Connect(url, opts...); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Node returns this node's id, the Node of its messages at the other nodes.
+func (b *Broker) Node() string { return b.opts.Node }
+
+// Server returns the embedded NATS server that this broker runs, or nil for Connect.
+func (b *Broker) Server() *server.Server { return b.srv }
+
+// Open implements api.Broker: it starts the goroutines that write publications and deliver
+// what arrives to sink.
+func (b *Broker) Open(sink api.BrokerSink) error {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	if b.subClosed {
+		return ErrClosed
+	}
+	b.sink = sink
+	b.wg.Add(2)
+	go b.writeLoop()
+	go b.deliverLoop()
+	return nil
+}
+
+// Join implements api.Broker. nats.go sends the subscription on its own goroutine, and sends it
+// again after each reconnect. Once the connection is closed for good (Close, or
+// Options.MaxReconnects spent), Join does nothing.
+func (b *Broker) Join(topic string) {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	if b.subClosed || b.joined[topic] != nil {
+		return
+	}
+	subject := topicSubject(b.opts.Prefix, topic)
+	sub, err := b.nc.ChanSubscribe(subject, b.in)
+	if err != nil {
+		return
+	}
+	jt := &joinedTopic{topic: topic, sub: sub, peers: make(map[string]*peer)}
+	b.joined[topic] = jt
+	b.bySubject[subject] = jt
+}
+
+// Leave implements api.Broker.
+func (b *Broker) Leave(topic string) {
+	b.subMu.Lock()
+	jt := b.joined[topic]
+	if jt != nil {
+		delete(b.joined, topic)
+		delete(b.bySubject, jt.sub.Subject)
+	}
+	b.subMu.Unlock()
+	if jt != nil {
+		jt.sub.Unsubscribe()
+	}
+}
+
+// Publish implements api.Broker: it numbers the publication and queues a copy for the writer.
+func (b *Broker) Publish(topic string, typ api.MessageType, payload []byte) error {
+	buf := b.frame(len(payload))
+	copy((*buf)[len(b.header):], payload)
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
+	if b.pubClosed {
+		b.bufs.Put(buf)
+		return ErrClosed
+	}
+	p := b.pubs[topic]
+	if p == nil {
+		p = &published{subject: topicSubject(b.opts.Prefix, topic)}
+		b.pubs[topic] = p
+	}
+	p.seq++
+	setFrame(*buf, typ, p.seq)
+	if !b.nc.IsConnected() {
+		b.bufs.Put(buf)
+		return ErrDisconnected
+	}
+	select {
+	case b.out <- outgoing{subject: p.subject, buf: buf}:
+		return nil
+	default:
+		b.bufs.Put(buf)
+		return ErrQueueFull
+	}
+}
+
+// frame returns a pooled buffer holding this node's header and room for n payload bytes.
+func (b *Broker) frame(n int) *[]byte {
+	size := len(b.header) + n
+	buf, _ := b.bufs.Get().(*[]byte)
+	if buf == nil || cap(*buf) < size {
+		s := make([]byte, size, max(size, 512))
+		buf = &s
+	}
+	*buf = (*buf)[:size]
+	copy(*buf, b.header)
+	return buf
+}
+
+// writeLoop hands the queued publications to nats.go, which buffers them and flushes on its own
+// goroutine; one that fails there (the connection dropped meanwhile) is lost, as core NATS may
+// lose any. At Close it writes what is still queued.
+func (b *Broker) writeLoop() {
+	defer b.wg.Done()
+	for {
+		select {
+		case o := <-b.out:
+			b.write(o)
+		case <-b.done:
+			for {
+				select {
+				case o := <-b.out:
+					b.write(o)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// write publishes one queued frame and recycles its buffer.
+func (b *Broker) write(o outgoing) {
+	b.nc.Publish(o.subject, *o.buf)
+	if cap(*o.buf) <= maxPooledFrame {
+		b.bufs.Put(o.buf)
+	}
+}
+
+// deliverLoop hands what arrives to the sink, one message at a time.
+func (b *Broker) deliverLoop() {
+	defer b.wg.Done()
+	for {
+		select {
+		case m := <-b.in:
+			b.deliver(m)
+		case <-b.done:
+			return
+		}
+	}
+}
+
+// deliver checks one message's sequence against the last one from its node on its topic,
+// reports what was skipped, and delivers it. A message of a subscription since left is dropped,
+// and so is one that is not a broker message.
+func (b *Broker) deliver(m *nats.Msg) {
+	b.subMu.RLock()
+	jt := b.bySubject[m.Subject]
+	sink := b.sink
+	b.subMu.RUnlock()
+	if jt == nil || jt.sub != m.Sub {
+		return
+	}
+	typ, seq, node, payload, err := parseFrame(m.Data)
+	if err != nil {
+		return
+	}
+	p := jt.peers[string(node)]
+	switch {
+	case p == nil:
+		// The first message from this node since the join: what came before is not ours to miss.
+		p = &peer{node: string(node)}
+		jt.peers[p.node] = p
+	case seq > p.last+1:
+		sink.Gap(api.BrokerGap{Topic: jt.topic, Node: p.node, From: p.last + 1, To: seq - 1})
+	case seq <= p.last && seq > 1:
+		// The node started its numbering over (it restarted with the same id) and we missed
+		// its first publications.
+		sink.Gap(api.BrokerGap{Topic: jt.topic, Node: p.node, From: 1, To: seq - 1})
+	}
+	p.last = seq
+	sink.Deliver(api.BrokerMessage{Topic: jt.topic, Type: typ, Payload: payload, Node: p.node, Seq: seq})
+}
+
+// reconnected runs on nats.go's callback goroutine once the connection is restored: nats.go has
+// sent every subscription again, but what was published meanwhile is lost, unknown, for every
+// joined topic.
+func (b *Broker) reconnected(*nats.Conn) {
+	b.subMu.RLock()
+	sink := b.sink
+	topics := make([]string, 0, len(b.joined))
+	for t := range b.joined {
+		topics = append(topics, t)
+	}
+	b.subMu.RUnlock()
+	if sink == nil {
+		return
+	}
+	for _, t := range topics {
+		sink.Gap(api.BrokerGap{Topic: t})
+	}
+}
+
+// asyncError runs on nats.go's callback goroutine for errors outside a call: for a slow
+// consumer (the delivery queue was full and nats.go dropped messages of sub), the topic is
+// reported as an unknown gap.
+func (b *Broker) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	if sub == nil || !errors.Is(err, nats.ErrSlowConsumer) {
+		return
+	}
+	b.subMu.RLock()
+	jt := b.bySubject[sub.Subject]
+	sink := b.sink
+	b.subMu.RUnlock()
+	if jt != nil && jt.sub == sub && sink != nil {
+		sink.Gap(api.BrokerGap{Topic: jt.topic})
+	}
+}
+
+// closeFlush bounds how long Close waits for NATS to take the last publications.
+const closeFlush = 2 * time.Second
+
+// Close implements api.Broker: Publish fails from now on, what is queued is written and flushed
+// (for at most two seconds), the connection is closed, and so is the embedded server if the
+// broker runs one. It returns once its goroutines have ended.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		b.pubMu.Lock()
+		b.pubClosed = true
+		b.pubMu.Unlock()
+		b.subMu.Lock()
+		b.subClosed = true
+		b.subMu.Unlock()
+		close(b.done)
+		b.wg.Wait()
+		b.subMu.Lock()
+		b.sink = nil
+		b.subMu.Unlock()
+		if b.nc.IsConnected() {
+			b.nc.FlushTimeout(closeFlush)
+		}
+		b.nc.Close()
+		if b.srv != nil {
+			b.srv.Shutdown()
+			b.srv.WaitForShutdown()
+		}
+	})
+	return nil
+}
