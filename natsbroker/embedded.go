@@ -25,6 +25,10 @@ type ServerOptions struct {
 	// Routes are the route URLs of the other nodes, as "nats-route://host:port". A node may
 	// list them all, itself included: the server skips its own.
 	Routes []string
+	// AdvertiseClients has the server tell the clients of the cluster its client listener, to
+	// fail over to. It is off by default: an embedded server's listener is often on loopback,
+	// which means another machine to a client elsewhere.
+	AdvertiseClients bool
 	// ClusterName names the cluster, the same on every node; "" means "wsloop".
 	ClusterName string
 	// Name names the server in the cluster; "" lets the server draw one.
@@ -102,6 +106,7 @@ func (so ServerOptions) serverOptions() (*server.Options, error) {
 	if opts.Cluster.Host, opts.Cluster.Port, err = hostPort(so.Cluster); err != nil {
 		return nil, fmt.Errorf("natsbroker: ServerOptions.Cluster: %w", err)
 	}
+	opts.Cluster.NoAdvertise = !so.AdvertiseClients
 	opts.Cluster.Name = so.ClusterName
 	if opts.Cluster.Name == "" {
 		opts.Cluster.Name = "wsloop"

@@ -29,3 +29,5 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 )
+
+tool github.com/nats-io/nats-server/v2

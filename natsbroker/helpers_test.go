@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/wsloop/wsloop/api"
 )
 
@@ -111,16 +112,20 @@ func startCluster(t testing.TB, count int) []node {
 		nodes = append(nodes, open(t, b))
 		routes = append(routes, "nats-route://"+b.Server().ClusterAddr().String())
 	}
-	waitRoutes(t, nodes)
+	var servers []*server.Server
+	for _, n := range nodes {
+		servers = append(servers, n.Server())
+	}
+	waitRoutes(t, servers...)
 	return nodes
 }
 
-// waitRoutes waits until each node's server is routed to every other one.
-func waitRoutes(t testing.TB, nodes []node) {
+// waitRoutes waits until each server is routed to every other one.
+func waitRoutes(t testing.TB, servers ...*server.Server) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "routes between every server", func() bool {
-		for _, n := range nodes {
-			if n.Server().NumRemotes() != len(nodes)-1 {
+		for _, s := range servers {
+			if s.NumRemotes() != len(servers)-1 {
 				return false
 			}
 		}
