@@ -8,7 +8,7 @@ import (
 // Three embedded nodes clustered through routes: what any node publishes reaches each other
 // node once, in order, numbered 1..N, and never the node that published it.
 func TestClusterDeliversToEveryOtherNode(t *testing.T) {
-	nodes := startCluster(t, 3)
+	nodes := startCluster(t, 3, nil)
 	const topic, n = "room.*.>  with spaces", 200
 	for _, nd := range nodes {
 		nd.Join(topic)

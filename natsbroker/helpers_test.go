@@ -11,7 +11,7 @@ import (
 	"github.com/wsloop/wsloop/api"
 )
 
-// fakeSink is an api.BrokerSink that records what it is given. With hold set, Deliver waits
+// fakeSink is an api.BrokerSink that records what it is given. While hold is set, Deliver waits
 // until hold is closed.
 type fakeSink struct {
 	mu   sync.Mutex
@@ -21,13 +21,30 @@ type fakeSink struct {
 }
 
 func (s *fakeSink) Deliver(m api.BrokerMessage) {
-	if s.hold != nil {
-		<-s.hold
+	s.mu.Lock()
+	hold := s.hold
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	m.Payload = slices.Clone(m.Payload)
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
 	s.mu.Unlock()
+}
+
+// stall makes Deliver wait from now on; the function it returns (once or more) lets it go on.
+func (s *fakeSink) stall() (release func()) {
+	hold := make(chan struct{})
+	s.mu.Lock()
+	s.hold = hold
+	s.mu.Unlock()
+	return sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.hold = nil
+		s.mu.Unlock()
+		close(hold)
+	})
 }
 
 func (s *fakeSink) Gap(g api.BrokerGap) {
@@ -98,14 +115,17 @@ func open(t testing.TB, b *Broker) node {
 
 // startCluster starts count embedded nodes, one by one, each with a route listener on a random
 // loopback port and routes to those started before it, and waits until every server has a route
-// to every other one.
-func startCluster(t testing.TB, count int) []node {
+// to every other one. Node i is named "node<i>" and configured by configure, if not nil.
+func startCluster(t testing.TB, count int, configure func(i int, o *Options)) []node {
 	t.Helper()
 	var nodes []node
 	var routes []string
 	for i := range count {
-		b, err := Embedded(ServerOptions{Cluster: "127.0.0.1:0", Routes: slices.Clone(routes), Name: fmt.Sprintf("n%d", i)},
-			Options{Node: fmt.Sprintf("node%d", i)})
+		o := Options{Node: fmt.Sprintf("node%d", i)}
+		if configure != nil {
+			configure(i, &o)
+		}
+		b, err := Embedded(ServerOptions{Cluster: "127.0.0.1:0", Routes: slices.Clone(routes), Name: fmt.Sprintf("n%d", i)}, o)
 		if err != nil {
 			t.Fatal(err)
 		}

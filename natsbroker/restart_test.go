@@ -30,7 +30,7 @@ func hasGap(s *fakeSink, gap api.BrokerGap) bool { return slices.Contains(s.gapL
 // node an unknown gap, then the numbers it missed from each of the others; they, the numbers
 // its failed publications spent.
 func TestClusterNodeStopsAndRestarts(t *testing.T) {
-	ab := startCluster(t, 2)
+	ab := startCluster(t, 2, nil)
 	a, b := ab[0], ab[1]
 	routes := []string{"nats-route://" + a.Server().ClusterAddr().String(), "nats-route://" + b.Server().ClusterAddr().String()}
 	// Node c's broker is a client of its server over TCP, so that it outlives the server.
