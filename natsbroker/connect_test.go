@@ -1,0 +1,120 @@
+package natsbroker
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/wstest"
+)
+
+// runServer starts a nats-server on a random loopback port with opts completed, and shuts it
+// down at the test's end.
+func runServer(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", server.RANDOM_PORT, true, true
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// Connect authenticates with a user and password, with a token, and over TLS; without them it is
+// refused.
+func TestConnectAuthenticates(t *testing.T) {
+	serverTLS, clientTLS := wstest.TLSConfigs(t)
+	cases := []struct {
+		name   string
+		server server.Options
+		client Options
+	}{
+		{"user and password", server.Options{Username: "u", Password: "p"}, Options{User: "u", Password: "p"}},
+		{"token", server.Options{Authorization: "secret"}, Options{Token: "secret"}},
+		{"TLS", server.Options{TLS: true, TLSConfig: serverTLS}, Options{TLS: clientTLS}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := runServer(t, &c.server)
+			url := strings.Replace(s.ClientURL(), "localhost", "127.0.0.1", 1)
+			if b, err := Connect(Options{URLs: []string{url}, MaxReconnects: -1}); err == nil {
+				b.Close()
+				t.Fatal("connected without credentials")
+			}
+			c.client.URLs = []string{url}
+			b, err := Connect(c.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := open(t, b)
+			if err := n.Publish("t", api.TextMessage, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// With MaxReconnects negative, a lost connection stays lost: Publish fails with
+// ErrDisconnected and Join does nothing.
+func TestNoReconnect(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	b, err := Connect(Options{URLs: []string{s.ClientURL()}, MaxReconnects: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := open(t, b)
+	s.Shutdown()
+	waitFor(t, 5*time.Second, "the connection closed", b.nc.IsClosed)
+	if err := n.Publish("t", api.TextMessage, nil); !errors.Is(err, ErrDisconnected) {
+		t.Errorf("Publish: %v, want ErrDisconnected", err)
+	}
+	n.Join("t")
+	if len(b.joined) != 0 {
+		t.Errorf("joined %v on a closed connection", b.joined)
+	}
+}
+
+// A single node needs no listener; options that cannot work are refused.
+func TestOptionsChecked(t *testing.T) {
+	b, err := Embedded(ServerOptions{DontListen: true}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := open(t, b)
+	if b.Server().Addr() != nil || len(b.Node()) != 16 {
+		t.Errorf("DontListen server listens on %v; node id %q", b.Server().Addr(), b.Node())
+	}
+	if err := n.Publish("t", api.BinaryMessage, []byte{1}); err != nil {
+		t.Errorf("Publish on a single node: %v", err)
+	}
+	if _, err := Connect(Options{}); err == nil {
+		t.Error("Connect without URLs")
+	}
+	if _, err := Connect(Options{URLs: []string{"nats://127.0.0.1:1"}, Node: strings.Repeat("n", MaxNodeID+1)}); !errors.Is(err, errNodeTooLong) {
+		t.Errorf("a node id too long: %v", err)
+	}
+	if _, err := Connect(Options{URLs: []string{"nats://127.0.0.1:1"}, Prefix: "a.>"}); !errors.Is(err, errBadPrefix) {
+		t.Errorf("a wildcard prefix: %v", err)
+	}
+	for _, so := range []ServerOptions{
+		{DontListen: true, Cluster: "127.0.0.1:0"},
+		{Routes: []string{"nats-route://127.0.0.1:1"}},
+		{Listen: "127.0.0.1"},
+		{Listen: "127.0.0.1:x"},
+		{Cluster: "127.0.0.1:99999"},
+		{Cluster: "127.0.0.1:0", Routes: []string{"::"}},
+	} {
+		if s, err := StartServer(so); err == nil {
+			s.Shutdown()
+			t.Errorf("StartServer(%+v) started", so)
+		}
+	}
+}
