@@ -12,7 +12,9 @@ import (
 )
 
 // Errors of Publish. With each, the publication does not reach the other nodes, and its sequence
-// number is spent, so that they see the gap.
+// number is spent, so that they see the gap. Publish also fails with nats.ErrMaxPayload for a
+// publication larger than the server takes (its max_payload, 1 MiB by default, less the frame's
+// prefix).
 var (
 	// ErrClosed says that the broker is closed.
 	ErrClosed = errors.New("natsbroker: closed")
@@ -202,6 +204,10 @@ func (b *Broker) Publish(topic string, typ api.MessageType, payload []byte) erro
 	if !b.nc.IsConnected() {
 		b.bufs.Put(buf)
 		return ErrDisconnected
+	}
+	if int64(len(*buf)) > b.nc.MaxPayload() {
+		b.bufs.Put(buf)
+		return nats.ErrMaxPayload
 	}
 	select {
 	case b.out <- outgoing{subject: p.subject, buf: buf}:

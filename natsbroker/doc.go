@@ -18,7 +18,11 @@
 // connection is made with NoEcho). Publications of one node on one topic arrive in the order of
 // their sequence numbers; there is no order between nodes, or between topics.
 //
-// What is lost is reported through api.BrokerSink.Gap:
+// A Join takes effect at the other nodes once its interest has crossed the routes: what they
+// publish before that is not delivered, and not reported. After a Join, the first message from
+// each node starts its count.
+//
+// What is lost afterwards is reported through api.BrokerSink.Gap:
 //   - a receiver that sees a node's sequence on a topic skip numbers reports them
 //     (BrokerGap{Topic, Node, From, To}); a sequence that starts over at 1 is taken for a
 //     restarted publisher, one that starts over higher reports 1 to just before it;
@@ -26,7 +30,7 @@
 //     nats.go dropped messages for a slow consumer, every affected topic is reported with Node ""
 //     and From = To = 0: what was missed cannot be known.
 //
-// A publication that cannot leave (disconnected, queue full, broker closed) makes Publish return
-// an error; its sequence number is used all the same, so that the receivers see the gap.
+// A publication that cannot leave (disconnected, queue full, too large, broker closed) makes
+// Publish return an error; its sequence number is used all the same, so that the receivers see the gap.
 // Nothing is kept once delivered: history and recovery are a layer above this one.
 package natsbroker
