@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -40,6 +41,10 @@ type Broker struct {
 	// header is this node's frame prefix (frameHeader); bufs holds frames for reuse.
 	header []byte
 	bufs   sync.Pool
+	// connected and maxPayload follow the connection through nats.go's callbacks, so that
+	// Publish never takes nats.go's lock, which a write to the socket may hold.
+	connected  atomic.Bool
+	maxPayload atomic.Int64
 
 	out  chan outgoing
 	in   chan *nats.Msg
@@ -120,13 +125,16 @@ func connect(o Options, url string, srv *server.Server) (*Broker, error) {
 		joined:    make(map[string]*joinedTopic),
 		bySubject: make(map[string]*joinedTopic),
 	}
-	opts := append(o.natsOptions(), nats.ReconnectHandler(b.reconnected), nats.ErrorHandler(b.asyncError))
+	opts := append(o.natsOptions(), nats.ReconnectHandler(b.reconnected), nats.ErrorHandler(b.asyncError),
+		nats.DisconnectErrHandler(b.disconnected), nats.ClosedHandler(b.closed))
 	if srv != nil {
 		opts = append(opts, nats.InProcessServer(srv))
 	}
 	if b.nc, err = nats.Connect(url, opts...); err != nil {
 		return nil, err
 	}
+	b.maxPayload.Store(b.nc.MaxPayload())
+	b.connected.Store(true)
 	return b, nil
 }
 
@@ -201,11 +209,11 @@ func (b *Broker) Publish(topic string, typ api.MessageType, payload []byte) erro
 	}
 	p.seq++
 	setFrame(*buf, typ, p.seq)
-	if !b.nc.IsConnected() {
+	if !b.connected.Load() {
 		b.bufs.Put(buf)
 		return ErrDisconnected
 	}
-	if int64(len(*buf)) > b.nc.MaxPayload() {
+	if int64(len(*buf)) > b.maxPayload.Load() {
 		b.bufs.Put(buf)
 		return nats.ErrMaxPayload
 	}
@@ -306,10 +314,18 @@ func (b *Broker) deliver(m *nats.Msg) {
 	sink.Deliver(api.BrokerMessage{Topic: jt.topic, Type: typ, Payload: payload, Node: p.node, Seq: seq})
 }
 
+// disconnected runs on nats.go's callback goroutine when the connection is lost.
+func (b *Broker) disconnected(*nats.Conn, error) { b.connected.Store(false) }
+
+// closed runs on nats.go's callback goroutine when the connection is closed for good.
+func (b *Broker) closed(*nats.Conn) { b.connected.Store(false) }
+
 // reconnected runs on nats.go's callback goroutine once the connection is restored: nats.go has
 // sent every subscription again, but what was published meanwhile is lost, unknown, for every
-// joined topic.
-func (b *Broker) reconnected(*nats.Conn) {
+// joined topic. The server may be another one, with another max_payload.
+func (b *Broker) reconnected(nc *nats.Conn) {
+	b.maxPayload.Store(nc.MaxPayload())
+	b.connected.Store(true)
 	b.subMu.RLock()
 	sink := b.sink
 	topics := make([]string, 0, len(b.joined))

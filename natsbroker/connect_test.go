@@ -72,7 +72,7 @@ func TestNoReconnect(t *testing.T) {
 	}
 	n := open(t, b)
 	s.Shutdown()
-	waitFor(t, 5*time.Second, "the connection closed", b.nc.IsClosed)
+	waitFor(t, 5*time.Second, "the connection closed", func() bool { return b.nc.IsClosed() && !b.connected.Load() })
 	if err := n.Publish("t", api.TextMessage, nil); !errors.Is(err, ErrDisconnected) {
 		t.Errorf("Publish: %v, want ErrDisconnected", err)
 	}

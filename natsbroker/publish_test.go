@@ -26,7 +26,7 @@ func TestPublishErrorsSpendTheNumber(t *testing.T) {
 	ny.Join("t")
 	waitInterest(t, []node{nx, ny}, "probe")
 	publishRun(t, nx, "t", 1, 1)
-	if err := nx.Publish("t", api.BinaryMessage, make([]byte, x.nc.MaxPayload())); !errors.Is(err, nats.ErrMaxPayload) {
+	if err := nx.Publish("t", api.BinaryMessage, make([]byte, x.maxPayload.Load())); !errors.Is(err, nats.ErrMaxPayload) {
 		t.Fatalf("a publication of max_payload bytes: %v, want nats.ErrMaxPayload", err)
 	}
 	publishRun(t, nx, "t", 3, 3)

@@ -59,7 +59,7 @@ func TestClusterNodeStopsAndRestarts(t *testing.T) {
 	sc.Shutdown()
 	sc.WaitForShutdown()
 	waitFor(t, 5*time.Second, "a and b see c gone, c's broker disconnected", func() bool {
-		return a.Server().NumRemotes() == 1 && b.Server().NumRemotes() == 1 && !cb.nc.IsConnected()
+		return a.Server().NumRemotes() == 1 && b.Server().NumRemotes() == 1 && !cb.connected.Load()
 	})
 	publishRun(t, a, topic, 11, 20)
 	publishRun(t, b, topic, 11, 20)
@@ -74,7 +74,7 @@ func TestClusterNodeStopsAndRestarts(t *testing.T) {
 
 	sc2 := startServer(t, ServerOptions{Listen: client, Cluster: cluster, Routes: routes})
 	waitRoutes(t, a.Server(), b.Server(), sc2)
-	waitFor(t, 5*time.Second, "c's broker reconnected", func() bool { return cb.nc.IsConnected() })
+	waitFor(t, 5*time.Second, "c's broker reconnected", func() bool { return cb.connected.Load() })
 	waitInterest(t, all, "probe2")
 	publishRun(t, a, topic, 21, 30)
 	publishRun(t, b, topic, 21, 30)
