@@ -31,9 +31,11 @@ var errNoURLs = errors.New("natsbroker: Options.URLs is empty")
 // Broker is an api.Broker on NATS. Make one with Connect or Embedded and set it in
 // api.ServerOptions.Broker.
 //
-// Publish copies the publication into a bounded queue that one goroutine writes to NATS, so it
-// never waits on the network. What arrives goes through a bounded channel to one goroutine that
-// checks the sequences and calls the sink, in the order NATS delivered it.
+// Publish copies the publication into a bounded queue that one goroutine writes to NATS, and
+// Join and Leave queue the change of interest for another, so that none waits on the network
+// (nor on nats.go's lock, which a write to the socket may hold). What arrives goes through a
+// bounded channel to one goroutine that checks the sequences and calls the sink, in the order
+// NATS delivered it.
 type Broker struct {
 	opts Options
 	nc   *nats.Conn
@@ -50,6 +52,12 @@ type Broker struct {
 	in   chan *nats.Msg
 	done chan struct{}
 	wg   sync.WaitGroup
+
+	// intMu guards interest, the changes of interest that the interest goroutine has yet to
+	// make, in order; intWake tells it there are some.
+	intMu    sync.Mutex
+	interest []change
+	intWake  chan struct{}
 
 	// pubMu guards the publication side: pubs, the sequence of each topic published, and
 	// pubClosed. It is held from numbering to queueing, so that a topic's queue order is its
@@ -80,12 +88,19 @@ type outgoing struct {
 	buf     *[]byte
 }
 
-// joinedTopic is a topic this node joined: its subscription and, for the dispatcher goroutine
-// alone, the last sequence seen from each publishing node.
+// joinedTopic is a topic this node joined: its subject, its subscription (for the interest
+// goroutine alone, which makes it) and, for the dispatcher goroutine alone, the last sequence
+// seen from each publishing node.
 type joinedTopic struct {
-	topic string
-	sub   *nats.Subscription
-	peers map[string]*peer
+	topic, subject string
+	sub            *nats.Subscription
+	peers          map[string]*peer
+}
+
+// change is a Join (join set) or a Leave of jt, queued for the interest goroutine.
+type change struct {
+	jt   *joinedTopic
+	join bool
 }
 
 // peer is the last sequence seen from one node on one topic; node is kept so that a delivery
@@ -121,6 +136,7 @@ func connect(o Options, url string, srv *server.Server) (*Broker, error) {
 		out:       make(chan outgoing, o.PublishQueue),
 		in:        make(chan *nats.Msg, o.DeliveryQueue),
 		done:      make(chan struct{}),
+		intWake:   make(chan struct{}, 1),
 		pubs:      make(map[string]*published),
 		joined:    make(map[string]*joinedTopic),
 		bySubject: make(map[string]*joinedTopic),
@@ -153,43 +169,96 @@ func (b *Broker) Open(sink api.BrokerSink) error {
 		return ErrClosed
 	}
 	b.sink = sink
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go b.writeLoop()
 	go b.deliverLoop()
+	go b.interestLoop()
 	return nil
 }
 
-// Join implements api.Broker. nats.go sends the subscription on its own goroutine, and sends it
-// again after each reconnect. Once the connection is closed for good (Close, or
-// Options.MaxReconnects spent), Join does nothing.
+// Join implements api.Broker: the topic counts as joined at once (for Leave, and for the gaps
+// of a reconnect), and the interest goroutine subscribes; nats.go sends the subscription on its
+// own goroutine, and again after each reconnect. Once the connection is closed for good (Close,
+// or Options.MaxReconnects spent), a Join is undone.
 func (b *Broker) Join(topic string) {
 	b.subMu.Lock()
-	defer b.subMu.Unlock()
 	if b.subClosed || b.joined[topic] != nil {
+		b.subMu.Unlock()
 		return
 	}
-	subject := topicSubject(b.opts.Prefix, topic)
-	sub, err := b.nc.ChanSubscribe(subject, b.in)
-	if err != nil {
-		return
-	}
-	jt := &joinedTopic{topic: topic, sub: sub, peers: make(map[string]*peer)}
+	jt := &joinedTopic{topic: topic, subject: topicSubject(b.opts.Prefix, topic), peers: make(map[string]*peer)}
 	b.joined[topic] = jt
-	b.bySubject[subject] = jt
+	b.bySubject[jt.subject] = jt
+	b.subMu.Unlock()
+	b.queue(change{jt: jt, join: true})
 }
 
-// Leave implements api.Broker.
+// Leave implements api.Broker: the topic is left at once, and the interest goroutine
+// unsubscribes.
 func (b *Broker) Leave(topic string) {
 	b.subMu.Lock()
 	jt := b.joined[topic]
 	if jt != nil {
 		delete(b.joined, topic)
-		delete(b.bySubject, jt.sub.Subject)
+		delete(b.bySubject, jt.subject)
 	}
 	b.subMu.Unlock()
 	if jt != nil {
-		jt.sub.Unsubscribe()
+		b.queue(change{jt: jt})
 	}
+}
+
+// queue hands a change of interest to the interest goroutine.
+func (b *Broker) queue(c change) {
+	b.intMu.Lock()
+	b.interest = append(b.interest, c)
+	b.intMu.Unlock()
+	select {
+	case b.intWake <- struct{}{}:
+	default:
+	}
+}
+
+// interestLoop makes the queued changes of interest on the connection, in order.
+func (b *Broker) interestLoop() {
+	defer b.wg.Done()
+	var batch []change
+	for {
+		select {
+		case <-b.intWake:
+		case <-b.done:
+			return
+		}
+		b.intMu.Lock()
+		batch, b.interest = b.interest, batch[:0]
+		b.intMu.Unlock()
+		for i, c := range batch {
+			b.apply(c)
+			batch[i] = change{}
+		}
+	}
+}
+
+// apply subscribes or unsubscribes. A subscription that fails (the connection is closed for
+// good) unjoins the topic.
+func (b *Broker) apply(c change) {
+	if !c.join {
+		if c.jt.sub != nil {
+			c.jt.sub.Unsubscribe()
+		}
+		return
+	}
+	sub, err := b.nc.ChanSubscribe(c.jt.subject, b.in)
+	if err == nil {
+		c.jt.sub = sub
+		return
+	}
+	b.subMu.Lock()
+	if b.joined[c.jt.topic] == c.jt {
+		delete(b.joined, c.jt.topic)
+		delete(b.bySubject, c.jt.subject)
+	}
+	b.subMu.Unlock()
 }
 
 // Publish implements api.Broker: it numbers the publication and queues a copy for the writer.
@@ -283,14 +352,16 @@ func (b *Broker) deliverLoop() {
 }
 
 // deliver checks one message's sequence against the last one from its node on its topic,
-// reports what was skipped, and delivers it. A message of a subscription since left is dropped,
-// and so is one that is not a broker message.
+// reports what was skipped, and delivers it. A message of a topic left is dropped, and so is one
+// that is not a broker message. It goes by subject, not by subscription: a message may come
+// before Join's subscription is recorded, and one that came through the subscription of an
+// earlier Join of the topic was published before this one's, so none comes twice.
 func (b *Broker) deliver(m *nats.Msg) {
 	b.subMu.RLock()
 	jt := b.bySubject[m.Subject]
 	sink := b.sink
 	b.subMu.RUnlock()
-	if jt == nil || jt.sub != m.Sub {
+	if jt == nil {
 		return
 	}
 	typ, seq, node, payload, err := parseFrame(m.Data)
@@ -352,7 +423,7 @@ func (b *Broker) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 	jt := b.bySubject[sub.Subject]
 	sink := b.sink
 	b.subMu.RUnlock()
-	if jt != nil && jt.sub == sub && sink != nil {
+	if jt != nil && sink != nil {
 		sink.Gap(api.BrokerGap{Topic: jt.topic})
 	}
 }
