@@ -129,3 +129,66 @@ func gapsOf(s *fakeSink, topic string) []api.BrokerGap {
 	}
 	return out
 }
+
+// A whole node (server and broker) of three is closed, and started again on the same route
+// address under the same node id: the others deliver to each other meanwhile; back, it rejoins
+// the cluster and delivers both ways again, its count starting over at 1, which the others take
+// for a restart, not a gap. Nothing was lost on the way, so no gap is reported.
+func TestClusterNodeRestartsWhole(t *testing.T) {
+	nodes := startCluster(t, 3, nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	const topic = "news"
+	for _, n := range nodes {
+		n.Join(topic)
+	}
+	waitInterest(t, nodes, "probe1")
+	for _, n := range nodes {
+		publishRun(t, n, topic, 1, 10)
+	}
+	waitFor(t, 5*time.Second, "the first round", func() bool {
+		return len(a.sink.topic(topic)) == 20 && len(b.sink.topic(topic)) == 20 && len(c.sink.topic(topic)) == 20
+	})
+	cluster := c.Server().ClusterAddr().String()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a and b see c gone", func() bool { return a.Server().NumRemotes() == 1 && b.Server().NumRemotes() == 1 })
+	publishRun(t, a, topic, 11, 20)
+	waitFor(t, 5*time.Second, "b receives a's while c is down", func() bool { return len(b.sink.from(topic, a.Node())) == 20 })
+
+	routes := []string{"nats-route://" + a.Server().ClusterAddr().String(), "nats-route://" + b.Server().ClusterAddr().String()}
+	cb, err := Embedded(ServerOptions{Cluster: cluster, Routes: routes}, Options{Node: c.Node()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := open(t, cb)
+	waitRoutes(t, a.Server(), b.Server(), cb.Server())
+	c2.Join(topic)
+	all := []node{a, b, c2}
+	waitInterest(t, all, "probe2")
+	publishRun(t, a, topic, 21, 30)
+	publishRun(t, c2, topic, 1, 10)
+	waitFor(t, 5*time.Second, "the last round", func() bool {
+		return len(b.sink.topic(topic)) == 50 && len(a.sink.topic(topic)) == 30 && len(c2.sink.topic(topic)) == 10
+	})
+	if err := checkRun(b.sink.from(topic, a.Node()), a.Node(), 1, 30); err != nil {
+		t.Error(err)
+	}
+	for _, to := range []node{a, b} {
+		fromC := to.sink.from(topic, c.Node())
+		if err := checkRun(fromC[:10], c.Node(), 1, 10); err != nil {
+			t.Errorf("at %s: %v", to.Node(), err)
+		}
+		if err := checkRun(fromC[10:], c.Node(), 1, 10); err != nil {
+			t.Errorf("at %s: %v", to.Node(), err)
+		}
+	}
+	if err := checkRun(c2.sink.topic(topic), a.Node(), 21, 30); err != nil {
+		t.Errorf("at the restarted node: %v", err)
+	}
+	for _, n := range all {
+		if g := gapsOf(n.sink, topic); len(g) != 0 {
+			t.Errorf("%s reported %v", n.Node(), g)
+		}
+	}
+}
