@@ -12,12 +12,17 @@ package api
 // publications back to it. What other nodes publish arrives through BrokerSink.Deliver, and the
 // server makes one prepared message of it for all its subscribers: encoded once, compressed once.
 //
-// Join, Leave and Publish are called from any goroutine, concurrently, and must not block on the
-// network: a broker queues interest and publications and sends them on its own goroutines, and
-// keeps its interest across reconnects, reporting what may have been lost as a BrokerGap.
+// Join, Leave and Publish are called from any goroutine and must not block on the network: a
+// broker queues interest and publications and sends them on its own goroutines, and keeps its
+// interest across reconnects, reporting what may have been lost as a BrokerGap. The server calls
+// Join and Leave one at a time, in the order of its changes of interest, under a lock that Deliver
+// may wait for; it calls Publish concurrently, under a lock that Server.Close waits for. So a
+// broker calls its sink neither from within its own methods nor while holding a lock they wait
+// on: it delivers from a goroutine of its own, as messages arrive from the network.
 type Broker interface {
 	// Open starts the broker for one server, which hands it the sink for what other nodes
-	// publish. CreateServer calls it once, before any other method, and fails with its error.
+	// publish. CreateServer calls it once, before any other method. If it fails, no other method
+	// is called and the server serves nothing: its Listen and Serve return the error.
 	Open(sink BrokerSink) error
 	// Join starts the delivery to this node of topic's publications from other nodes.
 	Join(topic string)
@@ -27,7 +32,9 @@ type Broker interface {
 	// call. An error says the publication will not reach the other nodes (the local subscribers
 	// got it anyway).
 	Publish(topic string, typ MessageType, payload []byte) error
-	// Close stops the broker; Server.Close calls it once, after which the sink is not used.
+	// Close stops the broker. Server.Close calls it once, after the calls in flight to the
+	// other methods and to the sink have returned; from then on the server calls nothing, and the
+	// sink ignores what it is given. Its error is logged (LogBrokerCloseFailed).
 	Close() error
 }
 
@@ -35,9 +42,14 @@ type Broker interface {
 // goroutine.
 type BrokerSink interface {
 	// Deliver sends m to the local subscribers of m.Topic; m.Payload is valid only during the
-	// call. Deliveries of one topic are made in the order of the calls.
+	// call. Deliveries of one topic are made in the order of the calls, so a broker makes the
+	// calls of one topic from one goroutine. It frames the message once (a text message that is
+	// not UTF-8 is dropped), queues it on the event loops and returns without waiting for any
+	// connection: it costs about what Server.PublishPrepared costs, and briefly waits only for the
+	// locks of the server's registry.
 	Deliver(m BrokerMessage)
-	// Gap reports that publications may have been lost on the way to this node.
+	// Gap reports that publications may have been lost on the way to this node. It calls
+	// ServerOptions.OnBrokerGap, if set, on the caller's goroutine.
 	Gap(g BrokerGap)
 }
 

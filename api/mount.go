@@ -26,6 +26,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, ErrServerClosed.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	if s.brokerErr != nil { // the broker did not open: the server serves nothing, as Serve refuses
+		http.Error(w, s.brokerErr.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, "websocket: connection cannot be taken over", http.StatusInternalServerError)

@@ -152,15 +152,28 @@ type ServerOptions struct {
 	// Logger, when set, receives a record of what the server otherwise drops or only counts:
 	// failed accepts and connections past the descriptor cap (Warn), a handler's panic with its
 	// stack (Error), a connection closed by the slow-connection policy (Info) or by keepalive
-	// (Debug), and failed TLS handshakes (Debug, since scanners make them all day on a public
-	// port). The listener's records are limited to 10 a second per kind; nothing is ever logged
-	// per message. Each kind has a stable message (LogHandlerPanic and the other Log constants)
-	// and attributes: remote, path, error, close_code, reason. nil, the default, logs nothing and
-	// costs nothing.
+	// (Debug), failed TLS handshakes (Debug, since scanners make them all day on a public
+	// port), and the Broker's refusals (Warn). The listener's and the broker's records are limited
+	// to 10 a second per kind; nothing else is logged per message. Each kind has a stable message
+	// (LogHandlerPanic and the other Log constants) and attributes: remote, path, error,
+	// close_code, reason, topic. nil, the default, logs nothing and costs nothing.
 	Logger *slog.Logger
 	// Deflate, when set, accepts permessage-deflate from clients that offer it (see
 	// DeflateOptions); nil, the default, declines it.
 	Deflate *DeflateOptions
+	// Broker, when set, carries the server's topics across the nodes of a service (see Broker):
+	// what Publish and PublishPrepared send also reaches the subscribers on the other nodes, and
+	// what those publish reaches the subscribers here. CreateServer opens it; if Open fails, the
+	// server serves nothing: Listen, Serve and ListenAndServe return Open's error (and report it to
+	// the error event), and ServeHTTP answers 503 Service Unavailable. Close closes it, and from
+	// then on the topics stay in the process. A publication the broker refuses is counted
+	// (Stats.BrokerPublishErrors) and logged (LogBrokerPublishFailed). nil, the default, keeps
+	// topics in the process.
+	Broker Broker
+	// OnBrokerGap, when set, is told of the publications that Broker reports may have been lost on
+	// their way to this node (see BrokerGap). It runs on the broker's goroutine, under no lock of
+	// the server, and must not block for long.
+	OnBrokerGap func(BrokerGap)
 }
 
 // KeepNoHeaders is a ServerOptions.KeepHeaders that keeps no header: Headers returns nil once the

@@ -32,6 +32,9 @@ type Server struct {
 	onError     atomic.Pointer[func(*Server, error)]
 	onConn      atomic.Pointer[func(*Conn)]
 
+	link      *brokerLink // to opts.Broker, nil without one (brokerlink.go)
+	brokerErr error       // what opts.Broker's Open returned: the server serves nothing
+
 	mu       sync.Mutex
 	ln       *poller.Listener
 	sockets  int  // accepted sockets not closed yet, handshake or not
@@ -77,6 +80,7 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 	if onConnection != nil {
 		s.OnConnection(onConnection)
 	}
+	s.link, s.brokerErr = openBroker(s, s.opts.Broker)
 	return s
 }
 
@@ -137,6 +141,10 @@ func (s *Server) Listen(port int, host string, onListening func(s *Server)) erro
 
 // Serve accepts connections on ln, a TCP listener, like Listen.
 func (s *Server) Serve(ln net.Listener, onListening func(s *Server)) error {
+	if s.brokerErr != nil {
+		ln.Close()
+		return s.fail(s.brokerErr)
+	}
 	p, err := poller.Default()
 	if err != nil {
 		ln.Close()
@@ -191,7 +199,8 @@ func (s *Server) Addr() net.Addr {
 
 // Close stops accepting new connections (they are refused) and leaves open ones alone. The close
 // event, and onClose if not nil, run once the last accepted connection has ended (at once when
-// there is none). A second Close returns ErrServerClosed.
+// there is none). It closes ServerOptions.Broker, once the calls to it in flight are done. A
+// second Close returns ErrServerClosed.
 func (s *Server) Close(onClose func(s *Server)) error {
 	s.mu.Lock()
 	if s.closing {
@@ -207,6 +216,7 @@ func (s *Server) Close(onClose func(s *Server)) error {
 	if ln != nil {
 		ln.Close()
 	}
+	s.link.close()
 	s.maybeFireClose()
 	return nil
 }
@@ -314,7 +324,7 @@ func (s *Server) shardOf(l *poller.Loop) *shard {
 			return sh
 		}
 	}
-	sh := newShard(l)
+	sh := newShard(l, s.link)
 	s.shards = append(s.shards, sh)
 	return sh
 }

@@ -13,6 +13,7 @@ import (
 type shard struct {
 	loop *poller.Loop // nil for the shard of connections without a loop
 	task *poller.Task
+	link *brokerLink // the server's, told when a topic appears in the shard or leaves it
 
 	// conns is written under connMu; on the loop, it is read without it, since only the loop
 	// writes it.
@@ -33,8 +34,8 @@ type shard struct {
 	frames  []*engine.Shared   // what goes to one connection
 }
 
-func newShard(l *poller.Loop) *shard {
-	sh := &shard{loop: l}
+func newShard(l *poller.Loop, link *brokerLink) *shard {
+	sh := &shard{loop: l, link: link}
 	if l != nil {
 		sh.task = poller.NewTask(sh.run)
 	}

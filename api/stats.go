@@ -23,6 +23,12 @@ type Stats struct {
 	// application's 3000-4999).
 	Closes          map[int]uint64
 	CloseCodesOther uint64
+	// BrokerPublished counts the publications of the server that ServerOptions.Broker accepted
+	// for the other nodes, BrokerPublishErrors those it refused; BrokerReceived counts the
+	// messages it delivered from the other nodes, BrokerGaps the gaps it reported. All are 0
+	// without a broker.
+	BrokerPublished, BrokerPublishErrors uint64
+	BrokerReceived, BrokerGaps           uint64
 }
 
 // Stats returns the server's counters now. It walks the open connections to sum what they
@@ -36,6 +42,7 @@ func (s *Server) Stats() Stats {
 		KeepaliveClosed: n.KeepaliveClosed.Load(),
 	}
 	st.Closes, st.CloseCodesOther = n.Closes()
+	s.link.stats(&st)
 	for c := range s.Connections() {
 		st.Open++
 		st.BufferedBytes += int64(c.BufferedAmount())

@@ -23,18 +23,23 @@ func TestBufferedAmountIsWhatTheKernelHasNotTaken(t *testing.T) {
 	if n := c.BufferedAmount(); n != 0 {
 		t.Fatalf("BufferedAmount %d before any send", n)
 	}
-	sent := fillUntilFull(t, c)
-	var want int
-	waitUntil(t, "BufferedAmount to be the accepted bytes the kernel has not taken", func() bool {
-		want = sent*fillMsgFrame - wstest.KernelQueued(t, p.Conn)
-		return c.BufferedAmount() == want
-	})
+	// A refused send ends each filling. On a loaded machine the kernel's buffers may grow (they
+	// tune themselves) until they have taken everything: then fill again, a few times at most.
+	var sent, want, fills int
+	for want == 0 && fills < 5 {
+		sent += fillUntilFull(t, c)
+		fills++
+		waitUntil(t, "BufferedAmount to be the accepted bytes the kernel has not taken", func() bool {
+			want = sent*fillMsgFrame - wstest.KernelQueued(t, p.Conn)
+			return c.BufferedAmount() == want
+		})
+	}
 	if want <= 0 || want > maxQueued {
 		t.Fatalf("the server holds %d bytes with a cap of %d", want, maxQueued)
 	}
 	st := s.Stats()
-	if st.Open != 1 || st.BufferedBytes != int64(want) || st.SendsRefused != 1 {
-		t.Fatalf("Stats %+v, want Open 1, BufferedBytes %d, SendsRefused 1", st, want)
+	if st.Open != 1 || st.BufferedBytes != int64(want) || st.SendsRefused != uint64(fills) {
+		t.Fatalf("Stats %+v, want Open 1, BufferedBytes %d, SendsRefused %d", st, want, fills)
 	}
 	for range sent {
 		p.MustFrame()

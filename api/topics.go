@@ -56,6 +56,7 @@ func (c *Conn) Subscribe(name string) bool {
 		}
 		t = &topic{name: strings.Clone(name)}
 		sh.topics[t.name] = t
+		sh.link.join(t.name)
 	}
 	t.subs = append(t.subs, subscriber{c: c, slot: len(m.in)})
 	m.in = append(m.in, joined{t: t, at: len(t.subs) - 1})
@@ -116,9 +117,14 @@ func (s *Server) Publish(topic string, typ MessageType, payload []byte) error {
 }
 
 // PublishPrepared sends pm to the connections subscribed to topic when the publication is
-// delivered, with the policy, order and timing of Broadcast.
+// delivered, with the policy, order and timing of Broadcast. With a ServerOptions.Broker, it then
+// hands pm's payload to the broker for the subscribers on the other nodes; the local ones never
+// wait on it.
 func (s *Server) PublishPrepared(topic string, pm *PreparedMessage) {
 	s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
+	if s.link != nil {
+		s.link.publish(topic, pm)
+	}
 }
 
 // Subscribers returns how many connections are subscribed to topic.
@@ -165,6 +171,7 @@ func (sh *shard) leave(m *membership, i int) {
 	t.subs = t.subs[:last]
 	if last == 0 {
 		delete(sh.topics, t.name)
+		sh.link.leave(t.name)
 	}
 	last = len(m.in) - 1
 	if i != last {

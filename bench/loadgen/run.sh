@@ -6,11 +6,17 @@
 #	bench/loadgen/run.sh [LIB...]        # default: wsloop gorilla gobwas gws nbio coder
 #	MODES="echo idle10k" bench/loadgen/run.sh wsloop
 #	OUT=/tmp/pass2 bench/loadgen/run.sh   # results elsewhere
+#	SERVER_FLAGS=-deflate-takeover LOADGEN_FLAGS="-deflate-takeover -warm -size 1024" TAG=-takeover \
+#	  MODES=idle10k bench/loadgen/run.sh wsloop gws   # flags for every server and every loadgen
+#	                                                  # run, and a suffix for the result files
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench=$(dirname "$here")
 root=$(dirname "$bench")
 out=${OUT:-$here}
+read -r -a server_flags <<<"${SERVER_FLAGS:-}"
+read -r -a loadgen_flags <<<"${LOADGEN_FLAGS:-}"
+tag=${TAG:-}
 mkdir -p "$out"
 libs=("$@")
 [ ${#libs[@]} -gt 0 ] || libs=(wsloop gorilla gobwas gws nbio coder)
@@ -28,9 +34,9 @@ for mode in "${modes[@]}"; do
     port=$((port + 1))
     addr=127.0.0.1:$port
     if [ "$lib" = wsloop ]; then
-      "$bin/echo" -addr "$addr" >"$bin/server.out" 2>&1 &
+      "$bin/echo" -addr "$addr" ${server_flags[@]+"${server_flags[@]}"} >"$bin/server.out" 2>&1 &
     else
-      "$bin/peerecho" -lib "$lib" -addr "$addr" >"$bin/server.out" 2>&1 &
+      "$bin/peerecho" -lib "$lib" -addr "$addr" ${server_flags[@]+"${server_flags[@]}"} >"$bin/server.out" 2>&1 &
     fi
     pid=$!
     for _ in $(seq 100); do grep -q '^listening on' "$bin/server.out" && break; sleep 0.1; done
@@ -41,9 +47,10 @@ for mode in "${modes[@]}"; do
       broadcast) args=(broadcast -c 1000 -m 1000 -inflight 8) ;;
       handshake) args=(handshake -c 32 -d 10s -sources 4) ;;
     esac
-    echo "$(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) $lib: loadgen ${args[*]} -url ws://$addr -q -json $mode-$lib.json" | tee -a "$log"
+    args+=(${loadgen_flags[@]+"${loadgen_flags[@]}"})
+    echo "$(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) $lib: loadgen ${args[*]} -url ws://$addr -q -json $mode-$lib$tag.json" | tee -a "$log"
     rc=0
-    "$bin/loadgen" "${args[@]}" -url "ws://$addr" -q -json "$out/$mode-$lib.json" >"$out/$mode-$lib.txt" 2>&1 || rc=$?
+    "$bin/loadgen" "${args[@]}" -url "ws://$addr" -q -json "$out/$mode-$lib$tag.json" >"$out/$mode-$lib$tag.txt" 2>&1 || rc=$?
     echo "  exit $rc" | tee -a "$log"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -131,7 +132,7 @@ func waitConns(t *testing.T, srv *ws.Server, n int) {
 }
 
 // GET /stats answers JSON with exactly heap_bytes, stack_bytes, goroutines and connections (the
-// open WebSocket connections); other paths are 404, other methods 405; upgrades still work.
+// open WebSocket connections), after two collections with ?gc=1; other paths are 404, other methods 405; upgrades still work.
 func TestEchoStats(t *testing.T) {
 	wstest.CheckLeaks(t)
 	_, addr := listenEcho(t, 0)
@@ -184,6 +185,15 @@ func TestEchoStats(t *testing.T) {
 			t.Fatalf("connections %v, want 2", stats()["connections"])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// With ?gc=1 the server collects garbage twice before it answers (loadgen idle -gc).
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if resp, body := get("GET", "/stats?gc=1"); resp.StatusCode != 200 || !json.Valid(body) {
+		t.Fatalf("GET /stats?gc=1: %d %q", resp.StatusCode, body)
+	}
+	if runtime.ReadMemStats(&after); after.NumForcedGC < before.NumForcedGC+2 {
+		t.Fatalf("GET /stats?gc=1 forced %d collections, want 2", after.NumForcedGC-before.NumForcedGC)
 	}
 	if resp, _ := get("GET", "/nothing"); resp.StatusCode != 404 {
 		t.Fatalf("GET /nothing: %d", resp.StatusCode)

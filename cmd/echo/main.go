@@ -180,10 +180,15 @@ func countConns(srv *ws.Server) int {
 // published to it, framed once for all of them, the sender included.
 const broadcastTopic = "broadcast"
 
-// statsHandler serves GET /stats.
+// statsHandler serves GET /stats; with ?gc=1 the server collects garbage first, so that the heap
+// it reports is what is live (loadgen idle -gc).
 func statsHandler(connections func() int) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("gc") == "1" {
+			runtime.GC()
+			runtime.GC() // what sync.Pools dropped at the first survives it in their victim caches
+		}
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		w.Header().Set("Content-Type", "application/json")

@@ -31,6 +31,7 @@ type bcast struct {
 	lastMsgAt  atomic.Int64 // latency clock at the latest delivery of the last message
 	lastMsgTS  atomic.Int64 // send stamp of the last message
 	hist       *Histogram
+	nodeHist   []Histogram // delivery latency per node (broadcast mode; nil in soak)
 }
 
 // subscriber is a role on /broadcast that checks the publisher's stream.
@@ -59,6 +60,9 @@ func (s subscriber) message(lc *lconn, typ ws.MessageType, p []byte) {
 	}
 	b.deliveries.Add(1)
 	b.hist.Record(now - h.sent)
+	if b.nodeHist != nil {
+		b.nodeHist[lc.node].Record(now - h.sent)
+	}
 	atomicMax64(&b.lastAt, now)
 	if h.seq == b.limit-1 {
 		atomicMax64(&b.lastMsgAt, now)
@@ -140,14 +144,17 @@ func (b *bcast) sync(pub *lconn, want int64, deadline time.Time) bool {
 	return b.r.waitUntil(deadline, b.r.ctx, func() bool { return b.synced.Load() >= want })
 }
 
-// runBroadcast: C subscribers on /broadcast, then one publisher sending -m messages, -inflight
-// of its own copies outstanding at most.
+// runBroadcast: C subscribers on /broadcast, spread over the nodes of -url, then one publisher
+// on the node of -publish-on sending -m messages, -inflight of its own copies outstanding at
+// most.
 func (r *runner) runBroadcast() (*Result, error) {
 	cfg := r.cfg
 	res := r.newResult()
 	res.Conns.Requested++ // the publisher
-	b := &bcast{r: r, limit: uint64(cfg.messages), window: int64(cfg.inflight), hist: &r.hist}
+	b := &bcast{r: r, limit: uint64(cfg.messages), window: int64(cfg.inflight), hist: &r.hist,
+		nodeHist: make([]Histogram, len(cfg.urls))}
 	pub := r.newConn(publisher{b})
+	pub.node = cfg.publishOn
 	b.pubID = pub.id
 	subs, err := r.openAll(cfg.conns, cfg.path, func(int) role { return subscriber{b} }, "subscribers")
 	if err != nil {
@@ -202,6 +209,7 @@ func (r *runner) runBroadcast() (*Result, error) {
 	br := res.Broadcast
 	br.Deliveries = b.deliveries.Load()
 	br.PublisherGot = b.pubCopies.Load()
+	br.Nodes = b.nodeResults(all)
 	if last := b.lastAt.Load(); last > 0 {
 		d := time.Duration(last - b.firstSent.Load())
 		br.CompletionMs = float64(d) / 1e6

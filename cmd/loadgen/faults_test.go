@@ -72,14 +72,7 @@ func startFaulty(t *testing.T) *faultyServer {
 		t.Fatal(err)
 	}
 	fs.addr = fs.srv.Addr().String()
-	t.Cleanup(func() {
-		done := make(chan struct{})
-		fs.srv.Close(func(*ws.Server) { close(done) })
-		for c := range fs.srv.Connections() {
-			c.Close(1001, "")
-		}
-		<-done
-	})
+	stopServer(t, fs.srv)
 	return fs
 }
 

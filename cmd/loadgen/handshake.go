@@ -49,14 +49,16 @@ func (c *churn) next() {
 		return
 	}
 	c.active.Add(1)
-	if err := r.dialNow(r.newConn(churner{c}), c.path); err != nil {
+	lc := r.newConn(churner{c})
+	lc.node = r.nextNode()
+	if err := r.dialNow(lc, c.path); err != nil {
 		c.active.Add(-1)
 		r.st.addError(errorKind(err))
 	}
 }
 
-// runHandshake opens and closes connections as fast as it can, C at a time, for -d or until -n
-// upgrades.
+// runHandshake opens and closes connections as fast as it can, C at a time, round robin over the
+// nodes of -url, for -d or until -n upgrades.
 func (r *runner) runHandshake() (*Result, error) {
 	cfg := r.cfg
 	res := r.newResult()

@@ -6,8 +6,10 @@ import (
 )
 
 // runIdle opens C connections, holds them for -d, then checks that each still echoes a message.
-// It samples the server's memory before opening, once all are open, and at the end of the hold,
-// and reports the growth per connection; and loadgen's own.
+// With -warm each also echoes one message before the hold, so that what a message leaves on the
+// server (buffers kept, compression windows) is counted. It samples the server's memory before
+// opening, once all are open, and at the end of the hold, and reports the growth per connection;
+// and loadgen's own.
 func (r *runner) runIdle() (*Result, error) {
 	cfg := r.cfg
 	res := r.newResult()
@@ -21,6 +23,9 @@ func (r *runner) runIdle() (*Result, error) {
 		return nil, err
 	}
 	up := func() int64 { return r.st.connOpened.Load() - r.st.connLost.Load() }
+	if cfg.warm {
+		r.echoOnce(conns)
+	}
 	r.sleep(time.Second) // let the server settle
 	mem.ServerOpen = r.serverMem(&res.Notes)
 	mem.ClientOpen = clientMem()
@@ -39,15 +44,7 @@ func (r *runner) runIdle() (*Result, error) {
 	res.WindowS = time.Since(start).Seconds()
 	mem.ServerAfter = r.serverMem(&res.Notes)
 
-	// Every connection still up must still echo.
-	for _, lc := range conns {
-		if lc.opened.Load() && !lc.closed.Load() {
-			lc.mu.Lock()
-			lc.sendLocked()
-			lc.mu.Unlock()
-		}
-	}
-	r.drainInflight()
+	r.echoOnce(conns) // every connection still up must still echo
 	r.closeAll(conns)
 	r.account(conns, func(lc *lconn) uint64 { return lc.seq })
 
@@ -67,4 +64,17 @@ func (r *runner) runIdle() (*Result, error) {
 	mem.ServerGoroutines, mem.ServerConnsCounted = mem.ServerAfter.Goroutines, mem.ServerAfter.Connections
 	res.Messages = r.messages(r.completed.Load(), r.st.bytesRecv.Load(), 0)
 	return res, nil
+}
+
+// echoOnce sends one message on every connection still up and waits for the echoes (at most
+// -drain).
+func (r *runner) echoOnce(conns []*lconn) {
+	for _, lc := range conns {
+		if lc.opened.Load() && !lc.closed.Load() {
+			lc.mu.Lock()
+			lc.sendLocked()
+			lc.mu.Unlock()
+		}
+	}
+	r.drainInflight()
 }

@@ -20,6 +20,9 @@
 //	# broadcast: C subscribers on /broadcast, one publisher sending M messages; deliveries/s and
 //	# the time until the last subscriber got the last message
 //	loadgen broadcast -c 1000 -m 1000 -inflight 8
+//	# across the three nodes of a cluster: subscriber i on node i mod 3, the publisher on the
+//	# second; every delivery on every node is checked, and each node gets a report line
+//	loadgen broadcast -url ws://127.0.0.1:8081,ws://127.0.0.1:8082,ws://127.0.0.1:8083 -publish-on 1 -c 999 -m 1000
 //
 //	# handshake: open and close connections as fast as possible, C at a time; upgrades/s
 //	loadgen handshake -c 32 -d 10s -sources 4
@@ -33,6 +36,14 @@
 // byte: corrupted, lost, duplicated and reordered messages are counted, not missed. Latency
 // percentiles (p50, p90, p99, p99.9, max) come from a log-linear histogram that allocates nothing
 // per sample.
+//
+// -url may name several servers, the nodes of one service (repeat -url, or give a comma list):
+// echo, broadcast, handshake and soak spread their connections over them round robin, and the
+// broadcast publisher (broadcast, soak) connects to the node -publish-on numbers (from 0). A
+// broadcast across nodes reports, for each node, its subscribers, their deliveries, their p50
+// and p99 publish-to-delivery latency and the faults found on its connections (the publisher's
+// own copies included), and a node with faults is named among the failures. idle measures one
+// server and takes one -url; soak samples the memory of the first.
 //
 // -sources spreads the connections over several local addresses (127.0.0.2-127.0.0.9, a list,
 // or a count N for 127.0.0.2 onwards) when one address runs out of ephemeral ports (about 28,000
@@ -56,7 +67,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -75,7 +85,8 @@ const usage = `usage: loadgen MODE [flags]
 modes:
   echo       C connections on /echo, P messages in flight each, for -d or -n messages
   idle       open C connections, hold them for -d, check them, report memory per connection
-  broadcast  C subscribers on /broadcast and one publisher sending -m messages
+  broadcast  C subscribers on /broadcast and one publisher sending -m messages; with several
+             -url, the subscribers spread over the nodes and the publisher on -publish-on
   handshake  open and close connections, C at a time, for -d or -n upgrades
   soak       steady echo traffic, a broadcast and handshake churn for -d, a report every -interval
 
@@ -86,7 +97,8 @@ connection was lost or failed to open, 1 otherwise, 2 for usage errors.
 // config holds the flags.
 type config struct {
 	mode            string
-	url             string
+	urls            []string // the nodes, each ws://host:port or wss://host:port
+	publishOn       int      // index in urls of the broadcast publisher's node
 	path            string
 	conns           int
 	inflight        int
@@ -114,6 +126,8 @@ type config struct {
 	headBytes       int
 	deflate         bool
 	deflateTakeover bool
+	warm            bool
+	gc              bool
 }
 
 // modeDefaults are the connection count and duration of each mode when the flags leave them 0.
@@ -147,7 +161,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	fs := flag.NewFlagSet("loadgen "+c.mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080", "the server: ws://host:port (the mode adds its path)")
+	urls := &urlList{urls: []string{"ws://127.0.0.1:8080"}}
+	fs.Var(urls, "url", "the server's `URL`, ws://host:port (the mode adds its path); repeat it or give a comma list for the nodes of a cluster, the connections spread over them round robin (idle takes one)")
+	fs.IntVar(&c.publishOn, "publish-on", 0, "broadcast, soak: the `INDEX` in -url of the node the publisher connects to (0, the first, by default)")
 	fs.StringVar(&c.path, "path", "", "path to connect to instead of the mode's (/echo, /broadcast)")
 	fs.IntVar(&c.conns, "c", 0, fmt.Sprintf("connections: echo, idle and soak connections, broadcast subscribers, concurrent handshakes (default %d)", def.conns))
 	fs.IntVar(&c.inflight, "inflight", 1, "messages in flight per connection (echo, soak), or the publisher's window (broadcast)")
@@ -167,13 +183,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.churn, "churn", 10, "soak: connections opened and closed per second (0: none)")
 	fs.DurationVar(&c.interval, "interval", 10*time.Second, "soak: time between report lines")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "sample this process's RSS from /proc (the server's)")
-	fs.StringVar(&c.statsURL, "stats", "auto", "the server's stats URL (JSON with heap_bytes, stack_bytes), \"auto\" for http://HOST/stats of -url, \"off\" for none")
+	fs.StringVar(&c.statsURL, "stats", "auto", "the server's stats URL (JSON with heap_bytes, stack_bytes), \"auto\" for http://HOST/stats of the first -url, \"off\" for none")
 	fs.StringVar(&c.jsonFile, "json", "", "write the result as JSON to `FILE`")
 	fs.BoolVar(&c.insecure, "insecure", false, "wss://: do not verify the server's certificate")
 	fs.IntVar(&c.headBytes, "head-bytes", 0, fmt.Sprintf("pad each upgrade request with one header line (X-Pad) of this many bytes, CRLF included, at least %d: loadgen's own head is about 160 bytes, a browser's about 500", len(padLine)))
 	fs.BoolVar(&c.quiet, "q", false, "no progress line")
 	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover) on every connection")
 	fs.BoolVar(&c.deflateTakeover, "deflate-takeover", false, "offer permessage-deflate with context takeover both ways (12-bit windows)")
+	fs.BoolVar(&c.warm, "warm", false, "idle: each connection echoes one message before the hold, so that what it leaves on the server is counted")
+	fs.BoolVar(&c.gc, "gc", false, "ask the server to collect garbage before each memory sample (GET /stats?gc=1), so that its heap figures count live memory")
 	fs.StringVar(&c.progress, "progress", "auto", "progress line once a second: auto (when stdout is a terminal), on, off")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -197,14 +215,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			c.path = "/broadcast"
 		}
 	}
-	c.url = strings.TrimSuffix(c.url, "/")
+	c.urls = urls.urls
 	switch {
 	case c.conns < 0 || c.inflight < 1 || c.dialConc < 1 || c.messages < 1 || c.count < 0:
 		return nil, usageErr(stderr, "-c, -inflight, -dial-concurrency and -m must be positive, -n not negative")
 	case c.duration < 0 || c.interval <= 0 || c.drain < 0 || c.connectTimeout <= 0:
 		return nil, usageErr(stderr, "durations must be positive")
-	case !strings.HasPrefix(c.url, "ws://") && !strings.HasPrefix(c.url, "wss://"):
-		return nil, usageErr(stderr, "-url must be ws://host:port or wss://host:port")
+	case c.publishOn < 0 || c.publishOn >= len(c.urls):
+		return nil, usageErr(stderr, fmt.Sprintf("-publish-on %d: there are %d URLs, numbered from 0", c.publishOn, len(c.urls)))
+	case c.mode == "idle" && len(c.urls) > 1:
+		return nil, usageErr(stderr, "idle measures one server's memory per connection: give it one -url")
 	case c.headBytes != 0 && c.headBytes < len(padLine):
 		return nil, usageErr(stderr, fmt.Sprintf("-head-bytes is 0 or at least %d", len(padLine)))
 	case c.progress != "auto" && c.progress != "on" && c.progress != "off":

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // memSample is a process's memory at one moment; zero fields were not measured.
@@ -50,7 +51,7 @@ func (r *runner) statsURL() string {
 	case "", "off":
 		return ""
 	case "auto":
-		u, err := url.Parse(r.cfg.url)
+		u, err := url.Parse(r.cfg.urls[0])
 		if err != nil {
 			return ""
 		}
@@ -58,9 +59,21 @@ func (r *runner) statsURL() string {
 		if u.Scheme == "wss" {
 			scheme = "https"
 		}
-		return scheme + "://" + u.Host + "/stats"
+		return r.withGC(scheme + "://" + u.Host + "/stats")
 	}
-	return r.cfg.statsURL
+	return r.withGC(r.cfg.statsURL)
+}
+
+// withGC adds gc=1 to the stats URL u under -gc: the server then collects garbage before it
+// answers, and the heap figures count what is live.
+func (r *runner) withGC(u string) string {
+	if !r.cfg.gc {
+		return u
+	}
+	if strings.Contains(u, "?") {
+		return u + "&gc=1"
+	}
+	return u + "?gc=1"
 }
 
 // fetchStats reads the echo server's GET /stats.

@@ -15,6 +15,7 @@ type Result struct {
 	Mode      string           `json:"mode"`
 	Args      []string         `json:"args"`
 	URL       string           `json:"url"`
+	URLs      []string         `json:"urls,omitempty"` // every node's, when -url names several
 	Started   time.Time        `json:"started"`
 	ElapsedS  float64          `json:"elapsed_s"`
 	WindowS   float64          `json:"window_s"` // the measured part of the run
@@ -86,6 +87,8 @@ type BroadcastResult struct {
 	PublisherGot int64   `json:"publisher_copies"`
 	// Latency of the deliveries (soak; the broadcast mode reports it as the run's latency).
 	Latency *LatencyResult `json:"latency_us,omitempty"`
+	// Each node's share (the broadcast mode), in the order of -url.
+	Nodes []NodeResult `json:"nodes,omitempty"`
 }
 
 // MemoryResult is the idle mode's memory per connection.
@@ -145,13 +148,19 @@ func latencyOf(s *Snapshot) LatencyResult {
 
 // newResult starts the result of a run.
 func (r *runner) newResult() *Result {
-	return &Result{
+	res := &Result{
 		Mode:    r.cfg.mode,
 		Args:    r.args,
-		URL:     r.cfg.url + r.cfg.path,
+		URL:     r.cfg.urls[0] + r.cfg.path,
 		Started: r.start,
 		Conns:   ConnResult{Requested: int64(r.cfg.conns), Sources: len(r.sources)},
 	}
+	if len(r.cfg.urls) > 1 {
+		for _, u := range r.cfg.urls {
+			res.URLs = append(res.URLs, u+r.cfg.path)
+		}
+	}
+	return res
 }
 
 // messages fills the message figures over a window with the given counts.
@@ -199,6 +208,9 @@ func (r *runner) finish(res *Result) {
 	fail(v.Reordered, "reordered messages")
 	fail(res.Conns.Lost, "connections lost")
 	fail(res.Conns.Failed, "connections failed to open")
+	if res.Broadcast != nil {
+		res.Failures = append(res.Failures, nodeFailures(res.Broadcast.Nodes)...)
+	}
 	if res.Conns.Opened == 0 {
 		res.Failures = append(res.Failures, "no connection opened")
 	}
@@ -254,7 +266,11 @@ func (res *Result) print(w io.Writer) {
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "%-13s%s\n", label, fmt.Sprintf(format, args...))
 	}
-	fmt.Fprintf(w, "loadgen %s  %s  (%.1fs measured, %.1fs in all)\n", res.Mode, res.URL, res.WindowS, res.ElapsedS)
+	target := res.URL
+	if len(res.URLs) > 1 {
+		target = strings.Join(res.URLs, " ")
+	}
+	fmt.Fprintf(w, "loadgen %s  %s  (%.1fs measured, %.1fs in all)\n", res.Mode, target, res.WindowS, res.ElapsedS)
 	c := res.Conns
 	src := ""
 	if c.Sources > 0 {
@@ -287,6 +303,7 @@ func (res *Result) print(w io.Writer) {
 		if b.Latency != nil {
 			line("", "delivery latency: %s", b.Latency)
 		}
+		printNodes(w, b.Nodes)
 	}
 	if h := res.Handshake; h != nil {
 		line("handshakes", "%d upgrades: %.0f upgrades/s", h.Upgrades, h.PerS)

@@ -48,6 +48,7 @@ type runner struct {
 	dialed    atomic.Int64 // connections started
 	finished  atomic.Int64 // connections whose close handler ran
 	nextID    atomic.Uint32
+	nodeNext  atomic.Uint64 // round robin of the connections opened one at a time over -url
 
 	progressFn   atomic.Pointer[func() string]
 	progressStop chan struct{}
@@ -194,6 +195,7 @@ type lconn struct {
 	ws     *ws.Conn
 	id     uint32
 	role   role
+	node   int    // index in -url of the node it connects to
 	path   string // when set, the path to dial instead of the mode's
 	dialAt int64
 
@@ -209,6 +211,8 @@ type lconn struct {
 	dropped   bool // the connection was lost with messages in flight
 	synced    bool // broadcast: got the sync message
 	accounted bool // accountOnce ran
+
+	missed int64 // messages it never received intact, as accountOnce counted them
 }
 
 func (r *runner) newConn(ro role) *lconn {
@@ -236,7 +240,7 @@ func (r *runner) dial(lc *lconn, path string, deadline time.Time) (bool, error) 
 	o.Setup = lc.setup
 	lc.dialAt = r.now()
 	r.dialed.Add(1)
-	if _, err := ws.Connect(r.cfg.url+path, &o, handleConnect); err != nil {
+	if _, err := ws.Connect(r.cfg.urls[lc.node]+path, &o, handleConnect); err != nil {
 		r.dialed.Add(-1)
 		lc.releaseSlot()
 		return false, err
@@ -251,7 +255,7 @@ func (r *runner) dialNow(lc *lconn, path string) error {
 	o.Setup = lc.setup
 	lc.dialAt = r.now()
 	r.dialed.Add(1)
-	if _, err := ws.Connect(r.cfg.url+path, &o, handleConnect); err != nil {
+	if _, err := ws.Connect(r.cfg.urls[lc.node]+path, &o, handleConnect); err != nil {
 		r.dialed.Add(-1)
 		return err
 	}
@@ -422,6 +426,7 @@ func (lc *lconn) accountOnce(sent func(lc *lconn) uint64) {
 	}
 	lc.accounted = true
 	n := int64(lc.trk.lost(sent(lc)))
+	lc.missed = n
 	if lc.dropped {
 		lc.r.st.droppedWithConn.Add(n)
 	} else {
@@ -429,13 +434,14 @@ func (lc *lconn) accountOnce(sent func(lc *lconn) uint64) {
 	}
 }
 
-// openAll opens n connections to path with roles from mk, at most -dial-concurrency at a time,
-// and waits until each opened or failed, within -connect-timeout. Those still connecting then are
-// given up and counted as failed.
+// openAll opens n connections to path with roles from mk, connection i on node i mod the number
+// of -url, at most -dial-concurrency at a time, and waits until each opened or failed, within
+// -connect-timeout. Those still connecting then are given up and counted as failed.
 func (r *runner) openAll(n int, path string, mk func(i int) role, what string) ([]*lconn, error) {
 	todo := make([]*lconn, n)
 	for i := range todo {
 		todo[i] = r.newConn(mk(i))
+		todo[i].node = i % len(r.cfg.urls)
 	}
 	return r.open(todo, path, what)
 }

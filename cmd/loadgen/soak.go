@@ -25,6 +25,7 @@ type soakSlot struct {
 	fails atomic.Int32
 	path  string
 	kind  slotKind
+	node  int // index in -url: its connections, the first and the replacements, go there
 }
 
 type slotKind uint8
@@ -79,6 +80,7 @@ func (s *soak) newConn(slot int) *lconn {
 	}
 	lc := s.r.newConn(soakRole{role: ro, s: s, slot: slot})
 	lc.path = s.slots[slot].path
+	lc.node = s.slots[slot].node
 	if s.slots[slot].kind == slotPub {
 		lc.id = s.b.pubID
 	}
@@ -174,7 +176,9 @@ func (s *soak) pace(start time.Time, done chan<- struct{}) {
 	}
 }
 
-// runSoak runs the mix for -d, with a report line every -interval.
+// runSoak runs the mix for -d, with a report line every -interval. The echo connections, the
+// subscribers and the churn are spread over the nodes of -url round robin, the publisher is on
+// the node of -publish-on; the server's memory is sampled on the first.
 func (r *runner) runSoak() (*Result, error) {
 	cfg := r.cfg
 	res := r.newResult()
@@ -188,11 +192,11 @@ func (r *runner) runSoak() (*Result, error) {
 	s.slots = make([]soakSlot, cfg.conns+nb)
 	for i := range s.slots {
 		sl := &s.slots[i]
-		sl.kind, sl.path = slotEcho, cfg.path
+		sl.kind, sl.path, sl.node = slotEcho, cfg.path, i%len(cfg.urls)
 		if i >= cfg.conns {
-			sl.kind, sl.path = slotSub, "/broadcast"
+			sl.kind, sl.path, sl.node = slotSub, "/broadcast", (i-cfg.conns)%len(cfg.urls)
 			if i == len(s.slots)-1 {
-				sl.kind = slotPub
+				sl.kind, sl.node = slotPub, cfg.publishOn
 			}
 		}
 	}

@@ -95,8 +95,13 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-// statsJSON is the body of GET /stats, with cmd/echo's keys and meanings.
-func statsJSON() []byte {
+// statsJSON is the body of GET /stats, with cmd/echo's keys and meanings: after a collection of
+// garbage when gc is set (GET /stats?gc=1).
+func statsJSON(gc bool) []byte {
+	if gc {
+		runtime.GC()
+		runtime.GC() // what sync.Pools dropped at the first survives it in their victim caches
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	b, _ := json.Marshal(map[string]any{
@@ -108,15 +113,15 @@ func statsJSON() []byte {
 	return append(b, '\n')
 }
 
-func serveStats(w http.ResponseWriter, _ *http.Request) {
+func serveStats(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(statsJSON())
+	w.Write(statsJSON(r.URL.Query().Get("gc") == "1"))
 }
 
 // writeRawStats answers GET /stats on a bare connection, for the libraries that parse the
 // request themselves (gobwas, gws).
-func writeRawStats(w io.Writer) {
-	body := statsJSON()
+func writeRawStats(w io.Writer, gc bool) {
+	body := statsJSON(gc)
 	fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
 
@@ -215,13 +220,14 @@ func isTemporary(err error) bool {
 	return errno == syscall.EMFILE || errno == syscall.ENFILE || errno == syscall.ECONNABORTED
 }
 
-var statsPrefix = []byte("GET /stats ")
+// The request lines of GET /stats and GET /stats?gc=1, as far as gobwasHandle looks.
+var statsPrefix, statsGCPrefix = []byte("GET /stats "), []byte("GET /stats?gc=1 ")
 
 func gobwasHandle(nc net.Conn, subs *peerkit.Registry[*peerkit.GobwasConn]) {
 	defer nc.Close()
 	br := bufio.NewReaderSize(nc, 4096)
-	if head, _ := br.Peek(len(statsPrefix)); bytes.Equal(head, statsPrefix) {
-		writeRawStats(nc)
+	if head, _ := br.Peek(len(statsGCPrefix)); bytes.HasPrefix(head, statsPrefix) || bytes.Equal(head, statsGCPrefix) {
+		writeRawStats(nc, bytes.Equal(head, statsGCPrefix))
 		return
 	}
 	var path string
@@ -314,7 +320,7 @@ func gwsServe(ln net.Listener) {
 	s.OnError = func(net.Conn, error) {}
 	s.OnRequest = func(conn net.Conn, br *bufio.Reader, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Path == "/stats" {
-			writeRawStats(conn)
+			writeRawStats(conn, r.URL.Query().Get("gc") == "1")
 			conn.Close()
 			return
 		}

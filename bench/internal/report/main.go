@@ -39,6 +39,8 @@ func main() {
 	benchtime := flag.String("benchtime", "1s", "the -benchtime the suite ran with")
 	bench := flag.String("bench", ".", "the -bench pattern the suite ran with")
 	benchstat := flag.String("benchstat", "", "command running benchstat (words separated by spaces); empty: no appendix")
+	chartsDir := flag.String("charts", "charts", "directory to write the SVG charts into")
+	loadgenDir := flag.String("loadgen", "loadgen", "directory of the cmd/loadgen results the idle memory chart reads")
 	flag.Parse()
 
 	data, err := os.ReadFile(*raw)
@@ -55,8 +57,21 @@ func main() {
 		cmds += fmt.Sprintf(" -benchstat '%s'", *benchstat)
 	}
 
+	charts, err := headlineCharts(r, shownPath(*raw), *loadgenDir)
+	if err != nil {
+		fatal(err)
+	}
+	link, err := filepath.Rel(filepath.Dir(*out), *chartsDir)
+	if err != nil {
+		fatal(err)
+	}
+
 	var b strings.Builder
-	writeHeader(&b, r, cmds, *raw)
+	writeHeader(&b, *raw)
+	if err := writeCharts(&b, *chartsDir, link, charts); err != nil {
+		fatal(err)
+	}
+	writeMachine(&b, r, cmds)
 	writeTables(&b, r)
 	writeBenchstat(&b, *benchstat, *raw)
 
@@ -256,18 +271,21 @@ func named(format string, args ...any) func(string) string {
 	return func(peer string) string { return fmt.Sprintf(format, append(args, peer)...) }
 }
 
-func writeHeader(b *strings.Builder, r *results, cmds, raw string) {
+// writeHeader writes the start marker, when and from what the report was made, and the warning
+// about the machine's noise.
+func writeHeader(b *strings.Builder, raw string) {
 	b.WriteString(beginMark + "\n\n")
-	rawPath := raw
-	if !filepath.IsAbs(raw) {
-		raw = "bench/" + raw
-	}
 	ran := ""
-	if fi, err := os.Stat(rawPath); err == nil {
+	if fi, err := os.Stat(raw); err == nil {
 		ran = fmt.Sprintf(" (written %s)", fi.ModTime().UTC().Format("2006-01-02 15:04 MST"))
 	}
-	fmt.Fprintf(b, "Generated %s from `%s`%s, the raw output of the run.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), raw, ran)
+	fmt.Fprintf(b, "Generated %s from `%s`%s, the raw output of the run.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), shownPath(raw), ran)
 	b.WriteString("**The machine is shared with other work and noisy: only ratios between rows of the same run mean anything; absolute figures do not carry over to another run or machine.**\n\n")
+}
+
+// writeMachine writes the machine, the run and the commands that made it.
+func writeMachine(b *strings.Builder, r *results, cmds string) {
+	b.WriteString("## Machine, run and commands\n\n")
 	b.WriteString("| | |\n| --- | --- |\n")
 	fmt.Fprintf(b, "| CPU | %s (`nproc`: %d) |\n", cpuModel(r), runtime.NumCPU())
 	if r.procs != "" {
@@ -294,6 +312,14 @@ func writeHeader(b *strings.Builder, r *results, cmds, raw string) {
 	fmt.Fprintf(b, "```sh\n%s\n```\n\n", cmds)
 	b.WriteString("In every table a peer's cell is `median (wsloop ÷ peer)`. Whether a ratio above 1 is good depends on the unit: " +
 		"above 1 is better for wsloop in rates (msgs/s, deliveries/s, upgrades/s), worse in times, CPU and allocations.\n\n")
+}
+
+// shownPath names a file given relative to bench/ from the repository's root.
+func shownPath(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return "bench/" + name
 }
 
 func runs(r *results) string {
