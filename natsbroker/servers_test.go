@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/wstest"
 )
 
 // wsClient is a WebSocket client of one node that records the texts it receives.
@@ -38,6 +39,7 @@ func (c *wsClient) received(prefix string) []string {
 // once each, without a gap; and it is one NATS message out of its node and one into each other
 // node, however many clients are subscribed there.
 func TestServersAcrossNodes(t *testing.T) {
+	wstest.CheckLeaks(t) // Server.Close closes the broker, which shuts its NATS server down
 	const nodes, clientsPerNode, n = 3, 3, 100
 	var routes []string
 	var servers []*api.Server
