@@ -5,9 +5,9 @@ FUZZTIME ?= 20s
 # npm packages for the interop tests live here (ignored by git).
 NPM_DIR  := $(CURDIR)/.cache/npm
 
-.PHONY: test deps node npm-deps browser-deps python-deps vet unit bench fuzz
+.PHONY: test deps node npm-deps browser-deps python-deps vet unit natsbroker-test bench fuzz
 
-test: deps vet unit
+test: deps vet unit natsbroker-test
 
 deps: npm-deps browser-deps python-deps
 
@@ -64,6 +64,12 @@ vet:
 unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -run 'Alloc|EverySizeStaysPooled' ./api/ ./bufpool/
+
+# natsbroker/ is a module of its own (it depends on NATS; the main module does not). Its
+# allocation test runs once more without the race detector, as in unit.
+natsbroker-test:
+	cd natsbroker && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 6m ./... && \
+	  $(GO) test -count=1 -run 'Allocs' ./...
 
 # Benchmarks of the main module (codec, bufpool, api, cmd/echo), then bench/'s comparison with
 # the peers, which regenerates the benchmark part of bench/RESULTS.md (about 12 minutes).
