@@ -5,7 +5,8 @@ package bench
 // pipelineDepth binary messages of pipelineSize bytes in flight: a writer goroutine sends a
 // message whenever fewer than pipelineDepth are unanswered, a reader goroutine reads and checks
 // every echo. b.N messages in all, shared out evenly. The reader always reads, so a server that
-// blocks on its writes (a goroutine per connection) cannot deadlock against the client.
+// blocks on its writes (a goroutine per connection) cannot deadlock against the client. The server
+// runs on one core (GOMAXPROCS=1), as in the fan-out.
 
 import (
 	"bytes"
@@ -29,7 +30,7 @@ func BenchmarkEchoPipelined(b *testing.B) {
 		var env *e2eEnv
 		b.Run(fmt.Sprintf("size=%s/depth=%d/conns=%d/peer=%s", sizeName(pipelineSize), pipelineDepth, pipelineConns, name), func(b *testing.B) {
 			if env == nil {
-				env = setupEnv(b, name, pipelineConns)
+				env = setupEnvWith(b, name, pipelineConns, "GOMAXPROCS=1")
 				frame := appendFrame(nil, opBinary, payloadOf(pipelineSize), true, benchKey)
 				for _, c := range env.clients {
 					c.frame = frame

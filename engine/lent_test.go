@@ -317,3 +317,15 @@ func TestAssembledEchoFramedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics after its echo was framed in place: the turn the panic cut short still
+// writes the echo whole, from the input still valid, and then the close 1011.
+func TestLentEchoBeforeAPanic(t *testing.T) {
+	c := openServer(t, Config{})
+	c.ev.message = func(op codec.Opcode, p []byte) {
+		echo(t, c.Conn, op, p)
+		panic("after the echo")
+	}
+	c.m.Feed(frame(true, codec.OpBinary, payload(500)))
+	c.expectFrames(t, wireFrame{true, codec.OpBinary, payload(500)}, closeFrame(codec.CloseInternalError, "internal error"))
+}
