@@ -175,9 +175,8 @@ func TestEchoOfKeptBytesSurvivesTheirCompaction(t *testing.T) {
 			t.Fatalf("%d-byte message kept before enrollment: peer read %v", n, got)
 		}
 		c.ResumeInput()
-		c.m.RunWakes()
-		c.m.Feed(frame(true, codec.OpPing, "")) // kept bytes are read again when more arrive
-		c.expectFrames(t, wireFrame{true, codec.OpBinary, payload(2 * n)}, wireFrame{true, codec.OpPong, ""})
+		c.m.RunWakes() // the resume reads the kept bytes: nothing more may ever arrive
+		c.expectFrames(t, wireFrame{true, codec.OpBinary, payload(2 * n)})
 	}
 }
 
