@@ -20,6 +20,10 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
+// limitPeers are the rows of the tables that have a limit row: the libraries, then the limit
+// ("gnet").
+var limitPeers = append(append([]string(nil), peers...), "gnet")
+
 type gnetServer struct {
 	gnet.BuiltinEventEngine
 	booted chan struct{}
