@@ -2,7 +2,6 @@ package poller
 
 import (
 	"context"
-	"net"
 	"sync"
 
 	"github.com/panjf2000/gnet/v2"
@@ -11,10 +10,8 @@ import (
 // arrival is an accepted socket on its way to a loop: its descriptor and its transport, whose
 // session is made.
 type arrival struct {
-	fd     int
-	c      *gnetConn
-	local  net.Addr
-	remote net.Addr
+	fd int
+	c  *fdConn
 }
 
 // arrivals is a loop's queue of accepted sockets to open (see Loop.arrive): filled by an accept
@@ -73,7 +70,7 @@ func (l *Loop) runArrivals(context.Context) error {
 	l.in.mu.Unlock()
 	for i, a := range batch {
 		batch[i] = arrival{}
-		if err := l.openFD(a.fd, a.c, a.local, a.remote); err != nil {
+		if err := l.openFD(a.fd, &a.c.gnetConn, a.c.local, &a.c.remote); err != nil {
 			a.c.session.OnClose(err)
 		}
 		l.enrolling.Add(-1)

@@ -139,9 +139,10 @@ func (ra *rawAccept) accept4(fd int) (int, error) {
 	return int(nfd), nil
 }
 
-// fdConn is the transport of an accepted socket with its peer's address, in one allocation.
+// fdConn is the transport of an accepted socket with its addresses, in one allocation.
 type fdConn struct {
 	gnetConn
+	local  net.Addr
 	remote net.TCPAddr
 	ip     [16]byte
 }
@@ -150,11 +151,11 @@ type fdConn struct {
 func (l *Listener) hand(ra *rawAccept, nfd int) {
 	fc := &fdConn{}
 	fc.remote.IP, fc.remote.Port, fc.remote.Zone = sockaddrIP(&ra.rsa, &fc.ip)
-	local := ra.localOf(nfd)
-	fc.session = l.accept(accepted{fc, local})
+	fc.local = ra.localOf(nfd)
+	fc.session = l.accept(accepted{fc})
 	lp := l.p.pick(nowNano())
 	lp.enrolling.Add(1)
-	if lp.arrive(arrival{fd: nfd, c: &fc.gnetConn, local: local, remote: &fc.remote}) {
+	if lp.arrive(arrival{fd: nfd, c: fc}) {
 		ra.flush = append(ra.flush, lp)
 	}
 }
@@ -231,18 +232,15 @@ func closeFD(fd int) { _ = unix.Close(fd) }
 // accepted is the net.Conn that the session of a socket accepted with accept4 is made from
 // (ServeOptions' newSession): it has the socket's addresses and nothing else, since the socket
 // goes to a loop, which owns it. Read and Write fail; Close does nothing (the session's own close
-// closes the socket).
-type accepted struct {
-	c     *fdConn
-	local net.Addr
-}
+// closes the socket). It is one pointer, so making it a net.Conn allocates nothing.
+type accepted struct{ c *fdConn }
 
 var errAccepted = errors.New("poller: an accepted socket is read and written on its loop")
 
 func (a accepted) Read([]byte) (int, error)         { return 0, errAccepted }
 func (a accepted) Write([]byte) (int, error)        { return 0, errAccepted }
 func (a accepted) Close() error                     { return nil }
-func (a accepted) LocalAddr() net.Addr              { return a.local }
+func (a accepted) LocalAddr() net.Addr              { return a.c.local }
 func (a accepted) RemoteAddr() net.Addr             { return &a.c.remote }
 func (a accepted) SetDeadline(time.Time) error      { return nil }
 func (a accepted) SetReadDeadline(time.Time) error  { return nil }
