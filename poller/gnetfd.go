@@ -82,11 +82,21 @@ func loopPointer(el any) unsafe.Pointer {
 // returns, unless l could not add fd to its epoll set (gnet then closes fd and OnOpen never
 // runs), which it reports.
 func (l *Loop) openFD(fd int, c *gnetConn, local, remote net.Addr) error {
-	gc := gnetNewStreamConn("tcp", fd, l.elp, nil, local, remote)
+	gc := gnetNewStreamConn("tcp", fd, l.elp, nil, zoneless(local), zoneless(remote))
 	gnetSetContext(gc, c)
 	err := gnetRegister(l.elp, gc)
 	if err == nil && c.loop == nil {
 		err = errNotWatched
 	}
 	return err
+}
+
+// zoneless returns a, or a copy without its zone when it has one: gnet's conn.release puts the
+// bytes of a *net.TCPAddr's zone into its byte pool (it made them there itself on its own accept
+// path), and the zone strings here are not gnet's to reuse.
+func zoneless(a net.Addr) net.Addr {
+	if t, ok := a.(*net.TCPAddr); ok && t.Zone != "" {
+		return &net.TCPAddr{IP: t.IP, Port: t.Port}
+	}
+	return a
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -12,19 +13,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawSession records what a test needs of an accepted connection: its transport once open, the
-// bytes it read, and its close.
+// rawSession records what a test needs of an accepted connection: the net.Conn its session was
+// made from, its transport and descriptor once open (read on the loop: gnet's fields are the
+// loop's), the bytes it read, and its close.
 type rawSession struct {
-	opened chan Transport
+	nc     net.Conn
+	opened chan opened
 	read   chan []byte
 	closed chan error
 }
 
-func newRawSession() *rawSession {
-	return &rawSession{opened: make(chan Transport, 1), read: make(chan []byte, 16), closed: make(chan error, 1)}
+// opened is a transport as OnOpen saw it.
+type opened struct {
+	t  Transport
+	fd int
 }
 
-func (s *rawSession) OnOpen(t Transport, _ int64) { s.opened <- t }
+func newRawSession() *rawSession {
+	return &rawSession{opened: make(chan opened, 1), read: make(chan []byte, 16), closed: make(chan error, 1)}
+}
+
+func (s *rawSession) OnOpen(t Transport, _ int64) {
+	o := opened{t: t, fd: -1}
+	if c, ok := t.(*gnetConn); ok {
+		o.fd = c.gc.Fd()
+	}
+	s.opened <- o
+}
 func (s *rawSession) OnTraffic(in []byte) int {
 	s.read <- append([]byte(nil), in...)
 	return len(in)
@@ -38,8 +53,9 @@ func (s *rawSession) OnClose(err error) { s.closed <- err }
 func rawServe(t *testing.T, p *Poller, ln net.Listener, o ServeOptions) (*Listener, chan *rawSession) {
 	t.Helper()
 	sessions := make(chan *rawSession, 64)
-	l := p.listener(ln, func(net.Conn) Session {
+	l := p.listener(ln, func(nc net.Conn) Session {
 		s := newRawSession()
+		s.nc = nc
 		sessions <- s
 		return s
 	}, o)
@@ -77,10 +93,18 @@ func sockopt(t *testing.T, fd, level, opt int) int {
 // socket (TCP_NODELAY, keep-alive 15 s / 15 s / 9), and reads what the peer sends.
 func TestAcceptedDescriptorOpensOnLoop(t *testing.T) {
 	p := testPoller(t, 2)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		t.Run(addr, func(t *testing.T) {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Skipf("no %s here: %v", addr, err)
+			}
+			acceptedOpensOnLoop(t, p, ln)
+		})
 	}
+}
+
+func acceptedOpensOnLoop(t *testing.T, p *Poller, ln net.Listener) {
 	_, sessions := rawServe(t, p, ln, ServeOptions{})
 	d, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -88,21 +112,22 @@ func TestAcceptedDescriptorOpensOnLoop(t *testing.T) {
 	}
 	defer d.Close()
 	s := awaitValue(t, sessions, "a session")
-	tr := awaitValue(t, s.opened, "OnOpen")
-	c, ok := tr.(*gnetConn)
+	o := awaitValue(t, s.opened, "OnOpen")
+	c, ok := o.t.(*gnetConn)
 	if !ok || (c.loop != p.all()[0] && c.loop != p.all()[1]) {
-		t.Fatalf("opened on %T, not on one of the poller's loops", tr)
+		t.Fatalf("opened on %T, not on one of the poller's loops", o.t)
 	}
-	if got, want := tr.RemoteAddr().String(), d.LocalAddr().String(); got != want {
+	// The addresses the layer above keeps are the session's net.Conn's.
+	if got, want := s.nc.RemoteAddr().String(), d.LocalAddr().String(); got != want {
 		t.Errorf("RemoteAddr %s, want the dialer's %s", got, want)
 	}
-	if _, ok := tr.RemoteAddr().(*net.TCPAddr); !ok {
-		t.Errorf("RemoteAddr is a %T, want a *net.TCPAddr", tr.RemoteAddr())
+	if _, ok := s.nc.RemoteAddr().(*net.TCPAddr); !ok {
+		t.Errorf("RemoteAddr is a %T, want a *net.TCPAddr", s.nc.RemoteAddr())
 	}
-	if got, want := tr.LocalAddr().String(), ln.Addr().String(); got != want {
+	if got, want := s.nc.LocalAddr().String(), ln.Addr().String(); got != want {
 		t.Errorf("LocalAddr %s, want the listener's %s", got, want)
 	}
-	fd := c.gc.Fd()
+	fd := o.fd
 	for _, o := range []struct {
 		name       string
 		level, opt int
@@ -150,7 +175,7 @@ func TestAcceptedDescriptorKeepsListenConfigKeepAlive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			fd := awaitValue(t, awaitValue(t, sessions, "a session").opened, "OnOpen").(*gnetConn).gc.Fd()
+			fd := awaitValue(t, awaitValue(t, sessions, "a session").opened, "OnOpen").fd
 			if got := sockopt(t, fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE); got != tc.on {
 				t.Fatalf("SO_KEEPALIVE = %d, want %d", got, tc.on)
 			}
@@ -358,5 +383,48 @@ func TestArrivalBurstLeavesNoQueue(t *testing.T) {
 	lp.in.mu.Unlock()
 	if kept > arrivalsKept {
 		t.Fatalf("the loop's queue keeps room for %d sockets after the burst, want at most %d", kept, arrivalsKept)
+	}
+}
+
+// gnet is never given an address with a zone (its release would put the zone's bytes in its
+// pool); one without is passed as it is.
+func TestZonelessForGnet(t *testing.T) {
+	zoned := &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 80, Zone: "eth0"}
+	got, ok := zoneless(zoned).(*net.TCPAddr)
+	if !ok || got == zoned || got.Zone != "" || !got.IP.Equal(zoned.IP) || got.Port != 80 || zoned.Zone != "eth0" {
+		t.Fatalf("zoneless(%v) = %v: want a copy without the zone, the original untouched", zoned, got)
+	}
+	plain := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80}
+	if zoneless(plain) != net.Addr(plain) {
+		t.Fatal("an address without a zone was copied")
+	}
+}
+
+// On a listener bound to every address, each socket's local address is the one it was dialed
+// at (getsockname), and sockets dialed at the same one share it.
+func TestWildcardListenerLocalAddr(t *testing.T) {
+	p := testPoller(t, 1)
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sessions := rawServe(t, p, ln, ServeOptions{})
+	at := net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	var locals []net.Addr
+	for range 2 {
+		d, err := net.Dial("tcp", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		s := awaitValue(t, sessions, "a session")
+		awaitValue(t, s.opened, "OnOpen")
+		if got := s.nc.LocalAddr().String(); got != at {
+			t.Fatalf("LocalAddr %s, want %s (where it was dialed)", got, at)
+		}
+		locals = append(locals, s.nc.LocalAddr())
+	}
+	if locals[0] != locals[1] {
+		t.Fatal("two sockets with one local address got an address each")
 	}
 }
