@@ -37,7 +37,7 @@ func (l *Loop) arrive(a arrival) (schedule bool) {
 }
 
 // arrivalsKept is the most arrivals a loop's spare queue keeps room for between bursts: a burst
-// of 10,000 connections leaves no 480 KB queue behind.
+// of 10,000 connections leaves no 160 KB queue behind.
 const arrivalsKept = 256
 
 // flushArrivals sends l the task that opens what arrived. If the loop is shutting down, the

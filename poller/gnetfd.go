@@ -80,13 +80,17 @@ func loopPointer(el any) unsafe.Pointer {
 
 // openFD opens fd, an accepted TCP socket, on l for c, on l's goroutine: OnOpen runs before it
 // returns, unless l could not add fd to its epoll set (gnet then closes fd and OnOpen never
-// runs), which it reports.
+// runs), which it reports. Once OnOpen ran, the connection is the loop's to end, whatever gnet
+// reports after it.
 func (l *Loop) openFD(fd int, c *gnetConn, local, remote net.Addr) error {
 	gc := gnetNewStreamConn("tcp", fd, l.elp, nil, zoneless(local), zoneless(remote))
 	gnetSetContext(gc, c)
 	err := gnetRegister(l.elp, gc)
-	if err == nil && c.loop == nil {
-		err = errNotWatched
+	switch {
+	case c.loop != nil: // OnOpen ran
+		return nil
+	case err == nil:
+		return errNotWatched
 	}
 	return err
 }

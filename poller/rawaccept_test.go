@@ -428,3 +428,35 @@ func TestWildcardListenerLocalAddr(t *testing.T) {
 		t.Fatal("two sockets with one local address got an address each")
 	}
 }
+
+// A queued descriptor the loop cannot watch (here /dev/null, which epoll refuses) ends its
+// session once, with the error and without OnOpen, and leaves nothing in flight.
+func TestArrivalNotWatchedEndsSession(t *testing.T) {
+	p := testPoller(t, 1)
+	fd, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newRawSession()
+	fc := &fdConn{}
+	fc.session = s
+	lp := p.all()[0]
+	lp.enrolling.Add(1)
+	if !lp.arrive(arrival{fd: fd, c: fc}) {
+		t.Fatal("the first arrival on an idle loop did not ask for the loop's task")
+	}
+	lp.flushArrivals()
+	if err := awaitValue(t, s.closed, "OnClose"); err == nil {
+		t.Fatal("OnClose(nil) for a descriptor the loop could not watch")
+	}
+	select {
+	case <-s.opened:
+		t.Fatal("OnOpen ran for a descriptor the loop could not watch")
+	case err := <-s.closed:
+		t.Fatalf("OnClose ran twice (second: %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if n := lp.enrolling.Load(); n != 0 {
+		t.Fatalf("%d sockets still in flight", n)
+	}
+}
