@@ -378,7 +378,7 @@ func runBroadcast(b *testing.B, env *e2eEnv, bc *broadcastClients) {
 // included.
 func BenchmarkHandshake(b *testing.B) {
 	const workers = 16
-	for _, name := range peers {
+	for _, name := range withLimit {
 		var srv *child
 		b.Run("peer="+name, func(b *testing.B) {
 			if srv == nil {
