@@ -60,10 +60,13 @@ python-deps:
 vet:
 	$(GO) vet ./...
 
-# Allocation counts mean nothing under the race detector, so those tests run once more without it.
+# Allocation counts mean nothing under the race detector, so those tests run once more without it;
+# and the accept path runs once without gnet's linked internals (-tags wsloop_nolinkname, see
+# poller/gnetfd.go), as a program built against another gnet would.
 unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -run 'Alloc|EverySizeStaysPooled' ./api/ ./bufpool/
+	$(GO) test -count=1 -tags wsloop_nolinkname ./poller/ ./api/ -run 'Listen|Accept|Enroll|Serve|Echo'
 
 # natsbroker/ is a module of its own (it depends on NATS; the main module does not). Its
 # allocation test runs once more without the race detector, as in unit.

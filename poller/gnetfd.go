@@ -6,8 +6,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // gnet v2.9.7 puts a descriptor on a loop only through a net.Conn: Client.Enroll and
@@ -23,16 +21,9 @@ import (
 //
 // They are gnet's internals: the link is used only with the gnet version it was written against
 // (gnetInternals), checked once from the build information; any other version (or a replaced
-// module) takes the Enroll path. A gnet that renamed them fails to link, loudly.
-
-//go:linkname gnetNewStreamConn github.com/panjf2000/gnet/v2.newStreamConn
-func gnetNewStreamConn(proto string, fd int, el unsafe.Pointer, sa unix.Sockaddr, local, remote net.Addr) unsafe.Pointer
-
-//go:linkname gnetRegister github.com/panjf2000/gnet/v2.(*eventloop).register0
-func gnetRegister(el, c unsafe.Pointer) error
-
-//go:linkname gnetSetContext github.com/panjf2000/gnet/v2.(*conn).SetContext
-func gnetSetContext(c unsafe.Pointer, ctx any)
+// module) takes the Enroll path. A gnet that renamed them fails to link, loudly: a program that
+// must build with such a gnet builds with -tags wsloop_nolinkname, which leaves the link out
+// (gnetlink.go) and takes the Enroll path everywhere.
 
 // gnetInternals is the gnet version whose internals the link above matches.
 const gnetInternals = "v2.9.7"
@@ -45,6 +36,9 @@ const gnetLoopFields = "listeners idx engine poller buffer connections eventHand
 // without module information (a test binary) is taken at its go.mod's word, which pins it; the
 // loop's fields are checked either way (loopPointer).
 var gnetLinked = func() bool {
+	if !gnetLinkBuilt {
+		return false
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return true

@@ -1,3 +1,8 @@
+//go:build !wsloop_nolinkname
+
+// The descriptor path exists only with gnet's internals linked; make test also runs this package
+// with -tags wsloop_nolinkname, where every socket takes the Enroll path.
+
 package poller
 
 import (
