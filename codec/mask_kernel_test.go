@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"unsafe"
 )
 
 // maskNamedKernel is one implementation of maskWordLoop's contract, for the tests and benchmarks
@@ -98,19 +99,25 @@ func FuzzMaskMatchesWordLoop(f *testing.F) {
 	})
 }
 
-// BenchmarkMaskKernel measures each kernel of this target and the word loop on their own.
+// BenchmarkMaskKernel measures each kernel of this target and the word loop on their own, on a
+// slice that starts on a 64-byte boundary (align0) and on one that starts 2 bytes past it, as a
+// payload after a 2-byte frame header does (align2).
 func BenchmarkMaskKernel(b *testing.B) {
 	kernels := append([]maskNamedKernel{{"word", maskWordLoop}}, maskKernels()...)
 	k := maskWord([4]byte{0x37, 0xfa, 0x21, 0x3d}, 1)
 	for _, size := range []int{64, 1 << 10, 16 << 10, 64 << 10} {
-		for _, kn := range kernels {
-			b.Run(fmt.Sprintf("%s/%d", kn.name, size), func(b *testing.B) {
-				buf := make([]byte, size)
-				b.SetBytes(int64(size))
-				for b.Loop() {
-					kn.fn(buf, k)
-				}
-			})
+		for _, align := range []int{0, 2} {
+			for _, kn := range kernels {
+				b.Run(fmt.Sprintf("%s/%d/align%d", kn.name, size, align), func(b *testing.B) {
+					buf := make([]byte, 64+align+size)
+					off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63) + align
+					p := buf[off : off+size]
+					b.SetBytes(int64(size))
+					for b.Loop() {
+						kn.fn(p, k)
+					}
+				})
+			}
 		}
 	}
 }
