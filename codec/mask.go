@@ -25,7 +25,8 @@ const alignFrom = 64
 // with the same key and offset restores the input.
 //
 // Mask works on any length and any alignment of b and allocates nothing. On amd64 it uses SSE2, or
-// AVX2 when the CPU has it; elsewhere, or with the purego build tag, a loop over 64-bit words.
+// AVX2 when the CPU has it, and on arm64 NEON; elsewhere, or with the purego build tag, a loop
+// over 64-bit words.
 func Mask(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	maskKernel(b, maskWord(key, pos))
