@@ -7,43 +7,107 @@
 // straddles two cache lines (a slice that follows a frame header seldom starts aligned). After the
 // head every vector and word step covers a multiple of 4 bytes, so the key stays in phase with no
 // rotation until the last 0 to 3 bytes, which take its low bytes one at a time. Every load and
-// store lies within b: each step runs only while at least its width remains.
+// store lies within b: the loop runs only while a whole step remains, and the steps after it are
+// chosen by the bits of the count left, each width at most once.
 //
-// Registers: DI the next byte, CX the bytes left, AX the key repeated over 64 bits and in phase
-// with DI.
+// The path of a short slice is kept as short as can be, since at 64 bytes every instruction
+// shows: the vector key is broadcast straight from the argument, the shared steps are macros
+// rather than calls (the kernels stay leaf functions, without a frame), and the scalar key is
+// taken from the vector one only when a tail needs it.
+//
+// Registers: DI the next byte, CX the bytes left, X0 (Y0) the key in phase with DI, AX the key
+// repeated over 64 bits, in phase with DI, where the head and the tail need it.
 
 // alignFrom is the length from which the kernels align DI first; below it the head costs more
 // than the split accesses it saves.
 #define alignFrom 256
 
-// KEY64 loads k from the arguments into AX, repeated over 64 bits, and b into DI and CX.
+// KEY64 loads k into AX, repeated over 64 bits.
 #define KEY64 \
-	MOVQ b_base+0(FP), DI \
-	MOVQ b_len+8(FP), CX  \
-	MOVL k+24(FP), AX     \
-	MOVQ AX, DX           \
-	SHLQ $32, DX          \
+	MOVL k+24(FP), AX \
+	MOVQ AX, DX       \
+	SHLQ $32, DX      \
 	ORQ  DX, AX
+
+// HEAD masks the bytes before the next multiple of align+1 (16 or 32) from DI, CX > align, in
+// steps of 1, 2, 4, 8 and 16 bytes, each of which leaves DI aligned to twice its width, and
+// rotates AX past the odd steps so that it stays in phase with DI. It uses BX.
+#define HEAD(align) \
+	MOVQ  DI, BX       \
+	NEGQ  BX           \
+	ANDQ  $align, BX   \
+	SUBQ  BX, CX       \
+	TESTQ $1, BX       \
+	JZ    head2        \
+	XORB  AL, (DI)     \
+	RORQ  $8, AX       \
+	INCQ  DI           \
+head2:                 \
+	TESTQ $2, BX       \
+	JZ    head4        \
+	XORW  AX, (DI)     \
+	RORQ  $16, AX      \
+	ADDQ  $2, DI       \
+head4:                 \
+	TESTQ $4, BX       \
+	JZ    head8        \
+	XORL  AX, (DI)     \
+	ADDQ  $4, DI       \
+head8:                 \
+	TESTQ $8, BX       \
+	JZ    head16       \
+	XORQ  AX, (DI)     \
+	ADDQ  $8, DI       \
+head16:                \
+	TESTQ $16, BX      \
+	JZ    headdone     \
+	XORQ  AX, (DI)     \
+	XORQ  AX, 8(DI)    \
+	ADDQ  $16, DI      \
+headdone:
+
+// TAIL masks the last CX&15 bytes at DI with AX (bits 3, 2, then the last 0 to 3 bytes one at a
+// time) and returns.
+#define TAIL \
+	TESTQ $15, CX     \
+	JZ    taildone    \
+	TESTQ $8, CX      \
+	JZ    tail4       \
+	XORQ  AX, (DI)    \
+	ADDQ  $8, DI      \
+tail4:                \
+	TESTQ $4, CX      \
+	JZ    tail1       \
+	XORL  AX, (DI)    \
+	ADDQ  $4, DI      \
+tail1:                \
+	ANDQ  $3, CX      \
+	JZ    taildone    \
+tailloop:             \
+	XORB  AL, (DI)    \
+	SHRQ  $8, AX      \
+	INCQ  DI          \
+	DECQ  CX          \
+	JNZ   tailloop    \
+taildone:             \
+	RET
 
 // func maskSSE2(b []byte, k uint32)
 TEXT ·maskSSE2(SB), NOSPLIT, $0-28
-	KEY64
-	CMPQ CX, $16
-	JB   sse2tail
-	CMPQ CX, $alignFrom
-	JB   sse2body
-	MOVQ DI, BX
-	NEGQ BX
-	ANDQ $15, BX
-	CALL maskHead<>(SB)
+	MOVQ   b_base+0(FP), DI
+	MOVQ   b_len+8(FP), CX
+	CMPQ   CX, $16
+	JB     short
+	CMPQ   CX, $alignFrom
+	JAE    align
+	MOVL   k+24(FP), X0
+	PSHUFD $0, X0, X0
 
-sse2body:
-	MOVQ       AX, X0
-	PUNPCKLQDQ X0, X0
-	CMPQ       CX, $64
-	JB         sse2loop16
+body:
+	CMPQ CX, $64
+	JB   rest
 
-sse2loop64:
+loop64:
 	MOVOU (DI), X1
 	MOVOU 16(DI), X2
 	MOVOU 32(DI), X3
@@ -59,42 +123,63 @@ sse2loop64:
 	ADDQ  $64, DI
 	SUBQ  $64, CX
 	CMPQ  CX, $64
-	JAE   sse2loop64
-	CMPQ  CX, $16
-	JB    sse2tail
+	JAE   loop64
 
-sse2loop16:
+rest:
+	// CX < 64: bits 5 and 4 say whether 32 and 16 bytes remain.
+	TESTQ $32, CX
+	JZ    rest16
+	MOVOU (DI), X1
+	MOVOU 16(DI), X2
+	PXOR  X0, X1
+	PXOR  X0, X2
+	MOVOU X1, (DI)
+	MOVOU X2, 16(DI)
+	ADDQ  $32, DI
+
+rest16:
+	TESTQ $16, CX
+	JZ    vdone
 	MOVOU (DI), X1
 	PXOR  X0, X1
 	MOVOU X1, (DI)
 	ADDQ  $16, DI
-	SUBQ  $16, CX
-	CMPQ  CX, $16
-	JAE   sse2loop16
 
-sse2tail:
-	CALL maskTail<>(SB)
-	RET
+vdone:
+	MOVQ X0, AX
+
+tail:
+	TAIL
+
+short:
+	KEY64
+	JMP tail
+
+align:
+	KEY64
+	HEAD(15)
+	MOVQ       AX, X0
+	PUNPCKLQDQ X0, X0
+	JMP        body
 
 // func maskAVX2(b []byte, k uint32)
+//
+// Below 32 bytes it touches no YMM register, and so needs no VZEROUPPER.
 TEXT ·maskAVX2(SB), NOSPLIT, $0-28
-	KEY64
-	CMPQ CX, $16
-	JB   avx2tail
-	CMPQ CX, $alignFrom
-	JB   avx2body
-	MOVQ DI, BX
-	NEGQ BX
-	ANDQ $31, BX
-	CALL maskHead<>(SB)
+	MOVQ         b_base+0(FP), DI
+	MOVQ         b_len+8(FP), CX
+	CMPQ         CX, $32
+	JB           short
+	CMPQ         CX, $alignFrom
+	JAE          align
+	LEAQ         k+24(FP), DX
+	VPBROADCASTD (DX), Y0
 
-avx2body:
-	MOVQ         AX, X0
-	VPBROADCASTQ X0, Y0
-	CMPQ         CX, $128
-	JB           avx2loop32
+body:
+	CMPQ CX, $128
+	JB   rest
 
-avx2loop128:
+loop128:
 	VPXOR   (DI), Y0, Y1
 	VPXOR   32(DI), Y0, Y2
 	VPXOR   64(DI), Y0, Y3
@@ -106,97 +191,52 @@ avx2loop128:
 	ADDQ    $128, DI
 	SUBQ    $128, CX
 	CMPQ    CX, $128
-	JAE     avx2loop128
+	JAE     loop128
 
-avx2loop32:
-	CMPQ    CX, $32
-	JB      avx2last16
+rest:
+	// CX < 128: bits 6, 5 and 4 say whether 64, 32 and 16 bytes remain.
+	TESTQ   $64, CX
+	JZ      rest32
+	VPXOR   (DI), Y0, Y1
+	VPXOR   32(DI), Y0, Y2
+	VMOVDQU Y1, (DI)
+	VMOVDQU Y2, 32(DI)
+	ADDQ    $64, DI
+
+rest32:
+	TESTQ   $32, CX
+	JZ      rest16
 	VPXOR   (DI), Y0, Y1
 	VMOVDQU Y1, (DI)
 	ADDQ    $32, DI
-	SUBQ    $32, CX
-	JMP     avx2loop32
 
-avx2last16:
-	CMPQ    CX, $16
-	JB      avx2done
+rest16:
+	TESTQ   $16, CX
+	JZ      vdone
 	VPXOR   (DI), X0, X1
 	VMOVDQU X1, (DI)
 	ADDQ    $16, DI
-	SUBQ    $16, CX
 
-avx2done:
+vdone:
+	MOVQ       X0, AX
 	VZEROUPPER
 
-avx2tail:
-	CALL maskTail<>(SB)
-	RET
+tail:
+	TAIL
 
-// maskHead masks the BX < 32 bytes at DI that precede a vector boundary (the caller ensures
-// CX > BX) in steps of 1, 2, 4, 8 and 16 bytes, each of which leaves DI aligned to twice its
-// width, and rotates AX past the odd steps so that it stays in phase with DI.
-TEXT maskHead<>(SB), NOSPLIT|NOFRAME, $0
-	SUBQ  BX, CX
-	TESTQ $1, BX
-	JZ    head2
-	XORB  AL, (DI)
-	RORQ  $8, AX
-	INCQ  DI
-
-head2:
-	TESTQ $2, BX
-	JZ    head4
-	XORW  AX, (DI)
-	RORQ  $16, AX
-	ADDQ  $2, DI
-
-head4:
-	TESTQ $4, BX
-	JZ    head8
-	XORL  AX, (DI)
-	ADDQ  $4, DI
-
-head8:
-	TESTQ $8, BX
-	JZ    head16
-	XORQ  AX, (DI)
-	ADDQ  $8, DI
-
-head16:
-	TESTQ $16, BX
-	JZ    headdone
+short:
+	// CX < 32: bit 4 says whether 16 bytes remain before the tail.
+	KEY64
+	TESTQ $16, CX
+	JZ    tail
 	XORQ  AX, (DI)
 	XORQ  AX, 8(DI)
 	ADDQ  $16, DI
+	JMP   tail
 
-headdone:
-	RET
-
-// maskTail finishes the last CX < 16 bytes at DI with the key in AX, in phase with DI.
-TEXT maskTail<>(SB), NOSPLIT|NOFRAME, $0
-	CMPQ CX, $8
-	JB   tail4
-	XORQ AX, (DI)
-	ADDQ $8, DI
-	SUBQ $8, CX
-
-tail4:
-	CMPQ CX, $4
-	JB   tail1
-	XORL AX, (DI)
-	ADDQ $4, DI
-	SUBQ $4, CX
-
-tail1:
-	TESTQ CX, CX
-	JZ    done
-
-loop1:
-	XORB AL, (DI)
-	SHRQ $8, AX
-	INCQ DI
-	DECQ CX
-	JNZ  loop1
-
-done:
-	RET
+align:
+	KEY64
+	HEAD(31)
+	MOVQ         AX, X0
+	VPBROADCASTQ X0, Y0
+	JMP          body
