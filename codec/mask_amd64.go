@@ -18,13 +18,13 @@ func maskKernel(b []byte, k uint32) {
 	}
 }
 
-// maskSSE2 is maskWordLoop with 16-byte SSE2 vectors, 64 bytes per step, then 16, 8, 4 and 1.
+// maskSSE2 is maskWordLoop with 16-byte SSE2 vectors, 64 bytes per step, then 32, 16, 8, 4 and 1.
 //
 //go:noescape
 func maskSSE2(b []byte, k uint32)
 
-// maskAVX2 is maskWordLoop with 32-byte AVX2 vectors, 128 bytes per step, then 32, 16, 8, 4 and 1.
-// Only for CPUs with AVX2.
+// maskAVX2 is maskWordLoop with 32-byte AVX2 vectors, 128 bytes per step, then 64, 32, 16, 8, 4
+// and 1. Only for CPUs with AVX2.
 //
 //go:noescape
 func maskAVX2(b []byte, k uint32)
