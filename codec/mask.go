@@ -28,8 +28,7 @@ const alignFrom = 64
 // AVX2 when the CPU has it, and on arm64 NEON; elsewhere, or with the purego build tag, a loop
 // over 64-bit words.
 func Mask(key [4]byte, pos int, b []byte) int {
-	pos &= 3
-	maskKernel(b, maskWord(key, pos))
+	maskKernel(b, key, pos&3)
 	return (pos + len(b)) & 3
 }
 

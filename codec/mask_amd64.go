@@ -8,15 +8,13 @@ import "golang.org/x/sys/cpu"
 // the operating system also saves the YMM registers. Tests turn it off to cover the SSE2 kernel.
 var maskAVX2Enabled = cpu.X86.HasAVX2
 
-// maskKernel XORs b in place with k repeated, as maskWordLoop does, with SSE2 (which every amd64
-// CPU has) or AVX2.
-func maskKernel(b []byte, k uint32) {
-	if maskAVX2Enabled {
-		maskAVX2(b, k)
-	} else {
-		maskSSE2(b, k)
-	}
-}
+// maskKernel XORs b in place with key, rotated to start at key byte pos (0..3), with SSE2 (which
+// every amd64 CPU has) or AVX2, as maskAVX2Enabled says. It is written in assembly, a rotation
+// and a jump to either kernel, so that Mask stays small enough to be inlined and a mask costs
+// its caller one call.
+//
+//go:noescape
+func maskKernel(b []byte, key [4]byte, pos int)
 
 // maskSSE2 is maskWordLoop with 16-byte SSE2 vectors, 64 bytes per step, then 32, 16, 8, 4 and 1.
 //

@@ -92,6 +92,24 @@ tailloop:             \
 taildone:             \
 	RET
 
+// func maskKernel(b []byte, key [4]byte, pos int)
+//
+// The kernels take k where maskKernel has key, at the same offset: it rotates the key there (a
+// callee owns its argument slots) and jumps.
+TEXT ·maskKernel(SB), NOSPLIT, $0-40
+	LEAQ key+24(FP), DX // through a pointer: vet checks an array argument byte by byte
+	MOVL (DX), AX
+	MOVQ pos+32(FP), CX
+	SHLL $3, CX
+	RORL CX, AX
+	MOVL AX, (DX)
+	CMPB ·maskAVX2Enabled(SB), $0
+	JNE  avx2
+	JMP  ·maskSSE2(SB)
+
+avx2:
+	JMP ·maskAVX2(SB)
+
 // func maskSSE2(b []byte, k uint32)
 TEXT ·maskSSE2(SB), NOSPLIT, $0-28
 	MOVQ   b_base+0(FP), DI

@@ -2,9 +2,9 @@
 
 package codec
 
-// maskKernel XORs b in place with k repeated, as maskWordLoop does, with NEON, which every arm64
-// CPU has.
-func maskKernel(b []byte, k uint32) { maskNEON(b, k) }
+// maskKernel XORs b in place with key, rotated to start at key byte pos (0..3), with NEON, which
+// every arm64 CPU has.
+func maskKernel(b []byte, key [4]byte, pos int) { maskNEON(b, maskWord(key, pos)) }
 
 // maskNEON is maskWordLoop with 16-byte NEON vectors, 64 bytes per step, then 16, 8, 4 and 1.
 //
