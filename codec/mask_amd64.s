@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // Both kernels XOR b in place with the 32-bit key k repeated, k's low byte meeting b[0]. From
-// alignFrom bytes on, a head first brings DI to a vector boundary, so that no vector load or store
+// vecAlignFrom bytes on, a head first brings DI to a vector boundary, so that no vector load or store
 // straddles two cache lines (a slice that follows a frame header seldom starts aligned). After the
 // head every vector and word step covers a multiple of 4 bytes, so the key stays in phase with no
 // rotation until the last 0 to 3 bytes, which take its low bytes one at a time. Every load and
@@ -18,9 +18,9 @@
 // Registers: DI the next byte, CX the bytes left, X0 (Y0) the key in phase with DI, AX the key
 // repeated over 64 bits, in phase with DI, where the head and the tail need it.
 
-// alignFrom is the length from which the kernels align DI first; below it the head costs more
+// vecAlignFrom is the length from which the kernels align DI first; below it the head costs more
 // than the split accesses it saves.
-#define alignFrom 256
+#define vecAlignFrom 256
 
 // KEY64 loads k into AX, repeated over 64 bits.
 #define KEY64 \
@@ -116,7 +116,7 @@ TEXT ·maskSSE2(SB), NOSPLIT, $0-28
 	MOVQ   b_len+8(FP), CX
 	CMPQ   CX, $16
 	JB     short
-	CMPQ   CX, $alignFrom
+	CMPQ   CX, $vecAlignFrom
 	JAE    align
 	MOVL   k+24(FP), X0
 	PSHUFD $0, X0, X0
@@ -188,7 +188,7 @@ TEXT ·maskAVX2(SB), NOSPLIT, $0-28
 	MOVQ         b_len+8(FP), CX
 	CMPQ         CX, $32
 	JB           short
-	CMPQ         CX, $alignFrom
+	CMPQ         CX, $vecAlignFrom
 	JAE          align
 	LEAQ         k+24(FP), DX
 	VPBROADCASTD (DX), Y0
