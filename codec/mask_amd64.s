@@ -5,10 +5,10 @@
 // Both kernels XOR b in place with the 32-bit key k repeated, k's low byte meeting b[0]. From
 // vecAlignFrom bytes on, a head first brings DI to a vector boundary, so that no vector load or
 // store straddles two cache lines (a slice that follows a frame header seldom starts aligned).
-// After the head every vector and word step covers a multiple of 4 bytes, so the key stays in phase with no
-// rotation until the last 0 to 3 bytes, which take its low bytes one at a time. Every load and
-// store lies within b: the loop runs only while a whole step remains, and the steps after it are
-// chosen by the bits of the count left, each width at most once.
+// After the head every vector and word step covers a multiple of 4 bytes, so the key stays in
+// phase with no rotation until the last 0 to 3 bytes, which take its low bytes one at a time.
+// Every load and store lies within b: the loop runs only while a whole step remains, and the
+// steps after it are chosen by the bits of the count left, each width at most once.
 //
 // The path of a short slice is kept as short as can be, since at 64 bytes every instruction
 // shows: the vector key is broadcast straight from the argument, the shared steps are macros
