@@ -4,9 +4,10 @@ package bench
 // that exposes the piece publicly.
 //
 //   - wsloop: codec.ParseHeader + codec.Mask (read), codec.AppendFrame (write), codec.Request.Parse
-//     + codec.AppendResponse (upgrade).
+//     + codec.AppendResponse (upgrade), codec.Mask alone (masking), codec.ValidUTF8 (UTF-8).
 //   - gobwas/ws: ws.ReadHeaderBuffer + ws.Cipher (read), ws.WriteHeader + the payload (write),
-//     ws.Upgrader.Upgrade on an io.ReadWriter (upgrade).
+//     ws.Upgrader.Upgrade on an io.ReadWriter (upgrade), ws.Cipher alone (masking),
+//     wsutil.UTF8Reader over a reader that hands back the text in place (UTF-8).
 //   - nbio: no header parser or frame builder of its own is public; the nearest public pieces are
 //     websocket.Conn.Parse (the byte-level entry its poller feeds: it also copies the bytes into
 //     its own buffers and delivers the message to OnMessage) and Conn.WriteFrame (builds the
@@ -20,8 +21,10 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/wsloop/wsloop/codec"
@@ -128,5 +131,96 @@ func BenchmarkFrameWrite(b *testing.B) {
 			}
 			return mc.last
 		})
+	}
+}
+
+// BenchmarkMask: masking a payload in place, whole (key offset 0), the payload aligned as the
+// allocator returns it. Both libraries run one after the other at each size, so that a noisy
+// moment on the machine hits both; ratios between rows are meaningful only within one run.
+func BenchmarkMask(b *testing.B) {
+	impls := []struct {
+		name string
+		mask func(p []byte)
+	}{
+		{"wsloop", func(p []byte) { codec.Mask(benchKey, 0, p) }},
+		{"gobwas", func(p []byte) { ws.Cipher(p, benchKey, 0) }},
+	}
+	for _, size := range []int{64, 1 << 10, 16 << 10, 64 << 10} {
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%s/%d", im.name, size), func(b *testing.B) {
+				p := payloadOf(size)
+				want := bytes.Clone(p)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				n := 0
+				for b.Loop() {
+					im.mask(p)
+					n++
+				}
+				if n%2 == 0 && !bytes.Equal(p, want) {
+					b.Fatal("masking an even number of times did not restore the payload")
+				}
+			})
+		}
+	}
+}
+
+// utf8Text returns size bytes of valid UTF-8 text, ending on a character boundary (padded with
+// spaces): English ASCII, or text about 30% of whose bytes belong to multibyte characters
+// (Cyrillic, CJK, emoji among English words).
+func utf8Text(kind string, size int) []byte {
+	sample := map[string]string{
+		"ascii": "The quick brown fox jumps over the lazy dog, then {\"id\":42,\"op\":\"ping\"}.\n",
+		"mixed": "The weather in Moscow today: Погода хорошая, and in Tokyo 晴れ with a 😀 or two, says the report. ",
+	}[kind]
+	var p []byte
+	for len(p) < size {
+		p = append(p, sample...)
+	}
+	p = p[:size]
+	for len(p) > 0 && !utf8.Valid(p) {
+		p = p[:len(p)-1]
+	}
+	for len(p) < size {
+		p = append(p, ' ')
+	}
+	return p
+}
+
+// inPlace is an io.Reader that reports the buffer it is given as filled, so that gobwas's
+// UTF8Reader validates the text without a copy in the way.
+type inPlace struct{}
+
+func (inPlace) Read(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkUTF8: validating a whole text message. utf8.Valid is the standard library's, for scale.
+func BenchmarkUTF8(b *testing.B) {
+	impls := []struct {
+		name  string
+		valid func(p []byte) bool
+	}{
+		{"wsloop", codec.ValidUTF8},
+		{"gobwas", func(p []byte) bool {
+			r := wsutil.UTF8Reader{Source: inPlace{}}
+			_, err := r.Read(p)
+			return err == nil && r.Valid()
+		}},
+		{"stdlib", utf8.Valid},
+	}
+	for _, kind := range []string{"ascii", "mixed"} {
+		for _, size := range []int{1 << 10, 16 << 10} {
+			text := utf8Text(kind, size)
+			for _, im := range impls {
+				b.Run(fmt.Sprintf("%s/%s/%d", kind, im.name, size), func(b *testing.B) {
+					b.SetBytes(int64(size))
+					b.ReportAllocs()
+					for b.Loop() {
+						if !im.valid(text) {
+							b.Fatal("valid text rejected")
+						}
+					}
+				})
+			}
+		}
 	}
 }

@@ -452,6 +452,12 @@ func FuzzUTF8(f *testing.F) {
 		if bw != wantBad || cw != wantComplete {
 			t.Fatalf("whole: (%d, %v), reference (%d, %v)", bw, cw, wantBad, wantComplete)
 		}
+		// The ASCII run finders agree with a byte loop on the input and, at its first non-ASCII
+		// byte, on the rest of it.
+		asciiCheckKernels(t, in, int(a%8))
+		if i := asciiPrefixRef(in); i < len(in) {
+			asciiCheckKernels(t, in[i+1:], int(b%8))
+		}
 		m := len(in) + 1
 		chunks := utf8SplitAt(in, []int{int(a) % m, int(b) % m, int(c) % m})
 		if bs, cs := utf8FeedChunks(t, chunks...); bs != bw || cs != cw {
@@ -465,7 +471,9 @@ func utf8BenchText(kind string, size int) []byte {
 	samples := map[string]string{
 		"ascii": "The quick brown fox jumps over the lazy dog. {\"id\":42,\"op\":\"ping\"}\n",
 		"mixed": "Grüße aus Zürich, Ça va très bien! 東京は今日も晴れです。日本語のテキスト、中文文本。",
-		"emoji": "😀🎉👍🚀🔥✨🐍🦀 fun 🥳🍕🌍💡",
+		// About 30% of its bytes in multibyte characters: Cyrillic, CJK and an emoji among English.
+		"mixed30": "The weather in Moscow today: Погода хорошая, and in Tokyo 晴れ with a 😀 or two, says the report. ",
+		"emoji":   "😀🎉👍🚀🔥✨🐍🦀 fun 🥳🍕🌍💡",
 	}
 	s := samples[kind]
 	var b []byte
@@ -485,8 +493,8 @@ func utf8BenchText(kind string, size int) []byte {
 }
 
 func BenchmarkUTF8(b *testing.B) {
-	for _, kind := range []string{"ascii", "mixed", "emoji"} {
-		for _, size := range []int{16, 1 << 10, 64 << 10} {
+	for _, kind := range []string{"ascii", "mixed30", "mixed", "emoji"} {
+		for _, size := range []int{16, 1 << 10, 16 << 10, 64 << 10} {
 			text := utf8BenchText(kind, size)
 			name := fmt.Sprintf("%s/%dB", kind, size)
 			b.Run(name+"/wsloop", func(b *testing.B) {
