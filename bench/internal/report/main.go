@@ -257,6 +257,8 @@ func count(v float64) string {
 	return fmt.Sprintf("%.3f", v)
 }
 
+func megabytes(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+
 func bytesFmt(v float64) string {
 	switch {
 	case v >= 1<<20:
@@ -455,6 +457,22 @@ func writeTables(b *strings.Builder, r *results) {
 			r.table(b, "payload", codecPeers, rows)
 		}
 	}
+	b.WriteString("### Masking: XOR of a payload with the 4-byte key, in place (MB/s, higher is better)\n\n")
+	b.WriteString("wsloop: `codec.Mask` (SSE2, or AVX2 when the CPU has it, chosen at start; the word loop elsewhere); gobwas: `ws.Cipher`.\n\n")
+	var mask []figure
+	for _, n := range []string{"64", "1024", "16384", "65536"} {
+		mask = append(mask, fig(n+" B", named("Mask/%s/"+n), "MB/s", megabytes))
+	}
+	r.table(b, "payload", []string{"wsloop", "gobwas"}, mask)
+	b.WriteString("### UTF-8 validation of a whole text message (MB/s, higher is better)\n\n")
+	b.WriteString("ascii: English text; mixed: about 30 % of the characters multibyte. gobwas through its `wsutil.UTF8Reader`, stdlib `unicode/utf8.Valid`.\n\n")
+	var utf []figure
+	for _, kind := range []string{"ascii", "mixed"} {
+		for _, n := range []string{"1024", "16384"} {
+			utf = append(utf, fig(kind+", "+n+" B", named("UTF8/"+kind+"/%s/"+n), "MB/s", megabytes))
+		}
+	}
+	r.table(b, "text", []string{"wsloop", "gobwas", "stdlib"}, utf)
 	b.WriteString("### Upgrade: a browser's upgrade request in, the 101 response out\n\n")
 	b.WriteString("wsloop: `codec.Request.Parse` + `codec.AppendResponse` (the api layer above then keeps the header lines as one string for `Conn.Headers`, not counted here; the Handshake table has the whole server); " +
 		"gobwas: `ws.Upgrader.Upgrade` on the raw connection; gorilla, gws, coder: `http.ReadRequest` + their upgrade on a hijackable ResponseWriter, including the `Conn` they build; " +
