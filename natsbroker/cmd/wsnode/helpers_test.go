@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	ws "github.com/wsloop/wsloop/api"
+)
+
+// bins holds the wsnode and loadgen binaries, built once by TestMain.
+var bins struct{ wsnode, loadgen string }
+
+// TestMain builds wsnode and the main module's loadgen (which the natsbroker module reaches
+// through its replace directive) into a folder of its own, for the tests to run as processes.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wsnode-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bins.wsnode, bins.loadgen = filepath.Join(dir, "wsnode"), filepath.Join(dir, "loadgen")
+	for _, b := range [][2]string{{bins.wsnode, "."}, {bins.loadgen, "github.com/wsloop/wsloop/cmd/loadgen"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// waitBound bounds every wait of these tests: a process's start and exit, the routes, the
+// crossing of interest.
+const waitBound = 15 * time.Second
+
+// freePorts returns n loopback ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// nodeProcess is a wsnode process.
+type nodeProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited
+	err    error         // how it exited, set before exited is closed
+}
+
+// cluster is n wsnode processes on loopback, each routed to all: node i serves on port ws[i] and
+// takes routes on port route[i].
+type cluster struct {
+	t         *testing.T
+	ws, route []int
+	nodes     []*nodeProcess
+}
+
+// startCluster starts n nodes and waits until each has routes to all the others.
+func startCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	ports := freePorts(t, 2*n)
+	c := &cluster{t: t, ws: ports[:n], route: ports[n:], nodes: make([]*nodeProcess, n)}
+	for i := range n {
+		c.start(i)
+	}
+	c.waitPeers(c.all(), n-1)
+	return c
+}
+
+// all numbers every node of c.
+func (c *cluster) all() []int {
+	idx := make([]int, len(c.nodes))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// start runs node i and waits for its ready line. The process is killed, if still running, when
+// the test ends.
+func (c *cluster) start(i int) {
+	t := c.t
+	t.Helper()
+	var routes []string
+	for _, p := range c.route {
+		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	cmd := exec.Command(bins.wsnode, "-addr", fmt.Sprintf("127.0.0.1:%d", c.ws[i]),
+		"-nats-cluster", fmt.Sprintf("127.0.0.1:%d", c.route[i]), "-nats-routes", strings.Join(routes, ","),
+		"-node", fmt.Sprintf("node%d", i))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	np := &nodeProcess{cmd: cmd, exited: make(chan struct{})}
+	c.nodes[i] = np
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- line
+		np.err = cmd.Wait() // after the read: Wait closes out
+		close(np.exited)
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); <-np.exited })
+	select {
+	case line := <-ready:
+		if want := fmt.Sprintf("listening on 127.0.0.1:%d\n", c.ws[i]); line != want {
+			t.Fatalf("node %d's ready line is %q, want %q", i, line, want)
+		}
+	case <-time.After(waitBound):
+		t.Fatalf("node %d printed no ready line within %v", i, waitBound)
+	}
+}
+
+// stop sends node i SIGTERM and waits for it to exit with status 0.
+func (c *cluster) stop(i int) {
+	t := c.t
+	t.Helper()
+	np := c.nodes[i]
+	if err := np.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-np.exited:
+		if np.err != nil {
+			t.Fatalf("node %d exited: %v", i, np.err)
+		}
+	case <-time.After(waitBound):
+		t.Fatalf("node %d still running %v after SIGTERM", i, waitBound)
+	}
+}
+
+// url is node i's ws:// URL, without a path.
+func (c *cluster) url(i int) string { return fmt.Sprintf("ws://127.0.0.1:%d", c.ws[i]) }
+
+// stats is node i's GET /stats.
+func (c *cluster) stats(i int) map[string]any {
+	t := c.t
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", c.ws[i]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("node %d's /stats: %v", i, err)
+	}
+	return st
+}
+
+// waitPeers waits until each of the nodes idx has routes to want other servers.
+func (c *cluster) waitPeers(idx []int, want int) {
+	t := c.t
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for _, i := range idx {
+		for {
+			got := c.stats(i)["nats_peers"]
+			if got == float64(want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d has routes to %v servers after %v, want %d", i, got, waitBound, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// client is a WebSocket client whose texts are queued for the test.
+type client struct {
+	c     *ws.Conn
+	texts chan string
+}
+
+// dial opens a client on url; it is closed when the test ends. Its queue holds 4096 texts.
+func dial(t *testing.T, url string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
+	defer cancel()
+	c, err := ws.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	cl := &client{c: c, texts: make(chan string, 4096)}
+	c.OnText(func(_ *ws.Conn, text string) { cl.texts <- text })
+	t.Cleanup(func() { c.Close(ws.CloseNormalClosure, "") })
+	return cl
+}
+
+// send sends text.
+func (cl *client) send(t *testing.T, text string) {
+	t.Helper()
+	if err := cl.c.SendText(text, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next returns the next text, failing after waitBound.
+func (cl *client) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case s := <-cl.texts:
+		return s
+	case <-time.After(waitBound):
+		t.Fatalf("no text within %v", waitBound)
+		return ""
+	}
+}
+
+// waitCrossed waits until what each of clients sends reaches all of them (the interest in their
+// topic has crossed the routes between their nodes): each sends probes, say(i, k) sending the
+// k-th of client i, until every client got a text that holds mark(i), which only i's probes
+// hold. Other texts that come meanwhile are dropped.
+func waitCrossed(t *testing.T, clients []*client, say func(i, k int), mark func(i int) string) {
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for i := range clients {
+		got := make([]bool, len(clients))
+		for k, missing := 0, len(clients); missing > 0; k++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("probes of client %d reached %d of %d clients within %v", i, len(clients)-missing, len(clients), waitBound)
+			}
+			say(i, k)
+			retry := time.After(100 * time.Millisecond)
+		wait:
+			for missing > 0 {
+				for j, cl := range clients {
+					select {
+					case s := <-cl.texts:
+						if !got[j] && strings.Contains(s, mark(i)) {
+							got[j] = true
+							missing--
+						}
+						continue wait
+					default:
+					}
+				}
+				select {
+				case <-retry:
+					break wait
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+// nextNot returns the next text that does not hold skip (a late probe), failing after waitBound.
+func (cl *client) nextNot(t *testing.T, skip string) string {
+	t.Helper()
+	for {
+		if s := cl.next(t); !strings.Contains(s, skip) {
+			return s
+		}
+	}
+}
