@@ -110,7 +110,7 @@ func (c *cluster) start(i int) {
 	for _, p := range c.route {
 		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
 	}
-	cmd := exec.Command(bins.wsnode, "-addr", fmt.Sprintf("127.0.0.1:%d", c.ws[i]),
+	cmd := exec.Command(bins.wsnode, "-addr", c.addr(i),
 		"-nats-cluster", fmt.Sprintf("127.0.0.1:%d", c.route[i]), "-nats-routes", strings.Join(routes, ","),
 		"-node", fmt.Sprintf("node%d", i))
 	cmd.Stderr = os.Stderr
@@ -133,7 +133,7 @@ func (c *cluster) start(i int) {
 	t.Cleanup(func() { cmd.Process.Kill(); <-np.exited })
 	select {
 	case line := <-ready:
-		if want := fmt.Sprintf("listening on 127.0.0.1:%d\n", c.ws[i]); line != want {
+		if want := "listening on " + c.addr(i) + "\n"; line != want {
 			t.Fatalf("node %d's ready line is %q, want %q", i, line, want)
 		}
 	case <-time.After(waitBound):
@@ -159,14 +159,17 @@ func (c *cluster) stop(i int) {
 	}
 }
 
+// addr is node i's host:port.
+func (c *cluster) addr(i int) string { return fmt.Sprintf("127.0.0.1:%d", c.ws[i]) }
+
 // url is node i's ws:// URL, without a path.
-func (c *cluster) url(i int) string { return fmt.Sprintf("ws://127.0.0.1:%d", c.ws[i]) }
+func (c *cluster) url(i int) string { return "ws://" + c.addr(i) }
 
 // stats is node i's GET /stats.
 func (c *cluster) stats(i int) map[string]any {
 	t := c.t
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", c.ws[i]))
+	resp, err := http.Get("http://" + c.addr(i) + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
