@@ -101,18 +101,23 @@ func (c *cluster) all() []int {
 	return idx
 }
 
-// start runs node i and waits for its ready line. The process is killed, if still running, when
-// the test ends.
+// start runs node i, its embedded NATS server routed to every node's, and waits for its ready
+// line.
 func (c *cluster) start(i int) {
-	t := c.t
-	t.Helper()
+	c.t.Helper()
 	var routes []string
 	for _, p := range c.route {
 		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
 	}
-	cmd := exec.Command(bins.wsnode, "-addr", c.addr(i),
-		"-nats-cluster", fmt.Sprintf("127.0.0.1:%d", c.route[i]), "-nats-routes", strings.Join(routes, ","),
-		"-node", fmt.Sprintf("node%d", i))
+	c.run(i, "-nats-cluster", fmt.Sprintf("127.0.0.1:%d", c.route[i]), "-nats-routes", strings.Join(routes, ","))
+}
+
+// run runs node i with the NATS flags natsArgs and waits for its ready line. The process is
+// killed, if still running, when the test ends.
+func (c *cluster) run(i int, natsArgs ...string) {
+	t := c.t
+	t.Helper()
+	cmd := exec.Command(bins.wsnode, append([]string{"-addr", c.addr(i), "-node", fmt.Sprintf("node%d", i)}, natsArgs...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -64,4 +65,21 @@ func TestNATSFlagsRefused(t *testing.T) {
 			t.Errorf("wsnode %q: %v, stderr %q; want status 1 and %q", tc.args, err, stderr.String(), tc.want)
 		}
 	}
+}
+
+// TestNodeOnExternalNATS: a node started with -nats URL is a client of that NATS server (here
+// the one embedded in another node, on its -nats-listen address), runs none of its own, and the
+// broadcast crosses both ways between it and the node whose server it uses.
+func TestNodeOnExternalNATS(t *testing.T) {
+	ports := freePorts(t, 3)
+	c := &cluster{t: t, ws: ports[:2], nodes: make([]*nodeProcess, 2)}
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	c.run(0, "-nats-listen", natsAddr)
+	c.run(1, "-nats", "nats://"+natsAddr)
+	if st := c.stats(1); st["nats_in_msgs"] != nil || st["node"] != "node1" {
+		t.Fatalf("the client node's /stats has nats_in_msgs %v and node %v, want none and node1", st["nats_in_msgs"], st["node"])
+	}
+	c.broadcastProbes([]int{0, 1})()
+	c.broadcast([]int{1, 0})
+	c.broadcast([]int{0, 1})
 }
