@@ -68,6 +68,7 @@ func (c *cluster) broadcast(idx []int) {
 	for _, i := range idx {
 		urls = append(urls, c.url(i))
 	}
+	binaries(t)
 	jsonFile := filepath.Join(t.TempDir(), "broadcast.json")
 	cmd := exec.Command(bins.loadgen, "broadcast", "-url", strings.Join(urls, ","), "-publish-on", "0",
 		"-c", strconv.Itoa(runSubscribers), "-m", strconv.Itoa(runMessages), "-inflight", "8",

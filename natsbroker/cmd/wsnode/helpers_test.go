@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,28 +19,43 @@ import (
 	ws "github.com/wsloop/wsloop/api"
 )
 
-// bins holds the wsnode and loadgen binaries, built once by TestMain.
-var bins struct{ wsnode, loadgen string }
+// bins holds the wsnode and loadgen binaries, built by the first test that needs them (binaries)
+// into a folder that TestMain removes.
+var bins struct {
+	once            sync.Once
+	dir             string
+	wsnode, loadgen string
+	err             error
+}
 
-// TestMain builds wsnode and the main module's loadgen (which the natsbroker module reaches
-// through its replace directive) into a folder of its own, for the tests to run as processes.
+// TestMain runs the tests, then removes the binaries.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wsnode-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins.wsnode, bins.loadgen = filepath.Join(dir, "wsnode"), filepath.Join(dir, "loadgen")
-	for _, b := range [][2]string{{bins.wsnode, "."}, {bins.loadgen, "github.com/wsloop/wsloop/cmd/loadgen"}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if bins.dir != "" {
+		os.RemoveAll(bins.dir)
+	}
 	os.Exit(code)
+}
+
+// binaries builds wsnode and the main module's loadgen (which the natsbroker module reaches
+// through its replace directive) once, for the tests to run as processes.
+func binaries(t *testing.T) {
+	t.Helper()
+	bins.once.Do(func() {
+		if bins.dir, bins.err = os.MkdirTemp("", "wsnode-test"); bins.err != nil {
+			return
+		}
+		bins.wsnode, bins.loadgen = filepath.Join(bins.dir, "wsnode"), filepath.Join(bins.dir, "loadgen")
+		for _, b := range [][2]string{{bins.wsnode, "."}, {bins.loadgen, "github.com/wsloop/wsloop/cmd/loadgen"}} {
+			if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+				bins.err = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
+		}
+	})
+	if bins.err != nil {
+		t.Fatal(bins.err)
+	}
 }
 
 // waitBound bounds every wait of these tests: a process's start and exit, the routes, the
@@ -117,6 +133,7 @@ func (c *cluster) start(i int) {
 func (c *cluster) run(i int, natsArgs ...string) {
 	t := c.t
 	t.Helper()
+	binaries(t)
 	cmd := exec.Command(bins.wsnode, append([]string{"-addr", c.addr(i), "-node", fmt.Sprintf("node%d", i)}, natsArgs...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -57,6 +57,7 @@ func TestNATSFlagsRefused(t *testing.T) {
 		{[]string{"-nats-routes", "127.0.0.1:1"}, "Routes needs ServerOptions.Cluster"},
 		{[]string{"-addr", "127.0.0.1"}, "-addr: "},
 	} {
+		binaries(t)
 		var stderr bytes.Buffer
 		cmd := exec.Command(bins.wsnode, append([]string{"-addr", "127.0.0.1:0"}, tc.args...)...)
 		cmd.Stderr = &stderr
