@@ -60,10 +60,13 @@ python-deps:
 vet:
 	$(GO) vet ./...
 
-# Allocation counts mean nothing under the race detector, so those tests run once more without it.
+# Allocation counts mean nothing under the race detector, so those tests run once more without it;
+# and the accept path runs once without gnet's linked internals (-tags wsloop_nolinkname, see
+# poller/gnetfd.go), as a program built against another gnet would.
 unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -run 'Alloc|EverySizeStaysPooled' ./api/ ./bufpool/
+	$(GO) test -count=1 -tags wsloop_nolinkname ./poller/ ./api/ -run 'Listen|Accept|Enroll|Serve|Echo'
 
 # natsbroker/ is a module of its own (it depends on NATS; the main module does not). Its
 # allocation test runs once more without the race detector, as in unit.
@@ -87,14 +90,17 @@ fuzz:
 	done
 
 # wsconform against cmd/echo, run as a user runs it, compared with the committed expected results
-# (CONFORM_FLAGS=-full: section 9 at Autobahn's sizes). make test runs the same check in process,
-# as one of cmd/wsconform's Go tests.
+# (CONFORM_FLAGS=-full: section 9 at Autobahn's sizes). CONFORM_ECHO_FLAGS=-deflate (or
+# -deflate-takeover) runs the compression sections 12 and 13 against echo in that mode instead,
+# compared with testdata/expected-echo-deflate.json (expected-echo-deflate-takeover.json). make
+# test runs the same checks as cmd/wsconform's Go tests.
 .PHONY: conform
 conform:
 	@set -e; dir='$(CURDIR)/.cache/conform'; mkdir -p "$$dir"; \
 	$(GO) build -o "$$dir/echo" ./cmd/echo; $(GO) build -o "$$dir/wsconform" ./cmd/wsconform; \
-	"$$dir/echo" -addr 127.0.0.1:0 -max-message 16777216 > "$$dir/echo.out" & pid=$$!; \
+	"$$dir/echo" -addr 127.0.0.1:0 -max-message 16777216 $(CONFORM_ECHO_FLAGS) > "$$dir/echo.out" & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null || true' EXIT; \
 	for i in $$(seq 100); do grep -q '^listening on ' "$$dir/echo.out" && break; sleep 0.1; done; \
 	addr=$$(sed -n 's/^listening on //p' "$$dir/echo.out"); \
-	"$$dir/wsconform" server -q $(CONFORM_FLAGS) -expect cmd/wsconform/testdata/expected-echo.json "ws://$$addr/"
+	cases=; [ -z '$(CONFORM_ECHO_FLAGS)' ] || cases='-cases 12,13'; \
+	"$$dir/wsconform" server -q $$cases $(CONFORM_FLAGS) -expect cmd/wsconform/testdata/expected-echo$(CONFORM_ECHO_FLAGS).json "ws://$$addr/"

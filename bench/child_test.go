@@ -9,7 +9,8 @@ package bench
 // its standard input:
 //
 //	count        the number of upgraded connections it holds
-//	stats        "MALLOCS BYTES CPU_NS": runtime.MemStats.Mallocs and TotalAlloc, user+system CPU
+//	stats        "MALLOCS BYTES CPU_NS READS WRITES": runtime.MemStats.Mallocs and TotalAlloc, user+system
+//	             CPU, and the read and write system calls made (/proc/self/io syscr and syscw)
 //	bcast SIZE   broadcasts a SIZE-byte binary message to every connection, answers "ok"
 //	burst N SIZE broadcasts a SIZE-byte binary message N times in a row, answers "ok"
 //	burstjson N SIZE    the same with a JSON push payload of about SIZE bytes (jsonPayloadOf)
@@ -100,7 +101,8 @@ func runChild(name string) int {
 			var ru syscall.Rusage
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 			cpu := ru.Utime.Nano() + ru.Stime.Nano()
-			fmt.Fprintf(out, "%d %d %d\n", ms.Mallocs, ms.TotalAlloc, cpu)
+			reads, writes := syscallCounts()
+			fmt.Fprintf(out, "%d %d %d %d %d\n", ms.Mallocs, ms.TotalAlloc, cpu, reads, writes)
 		case "bcast":
 			size, _ := strconv.Atoi(f[1])
 			msg := msgs[size]
@@ -227,8 +229,28 @@ func (c *child) call(cmd string) (string, error) {
 	return c.read()
 }
 
+// syscallCounts returns how many read and write system calls the process made (the read and
+// write families: readv, writev and the socket calls count too), 0 where /proc does not say.
+func syscallCounts() (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(value, 10, 64)
+		switch name {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
+
 // serverStats is what the child reports of itself.
-type serverStats struct{ mallocs, bytes, cpuNS int64 }
+type serverStats struct{ mallocs, bytes, cpuNS, reads, writes int64 }
 
 func (c *child) stats() (serverStats, error) {
 	line, err := c.call("stats")
@@ -236,7 +258,7 @@ func (c *child) stats() (serverStats, error) {
 		return serverStats{}, err
 	}
 	var s serverStats
-	if _, err := fmt.Sscan(line, &s.mallocs, &s.bytes, &s.cpuNS); err != nil {
+	if _, err := fmt.Sscan(line, &s.mallocs, &s.bytes, &s.cpuNS, &s.reads, &s.writes); err != nil {
 		return serverStats{}, fmt.Errorf("%s server: stats %q: %w", c.name, line, err)
 	}
 	return s, nil
@@ -279,7 +301,7 @@ func (c *child) stop() error {
 }
 
 // report adds the server's cost per unit of work as metrics: CPU nanoseconds, allocations and
-// bytes allocated per message (or delivery).
+// bytes allocated, and read and write system calls per message (or delivery).
 func report(b *testing.B, before, after serverStats, units int, unit string) {
 	if units <= 0 {
 		return
@@ -288,4 +310,6 @@ func report(b *testing.B, before, after serverStats, units int, unit string) {
 	b.ReportMetric(float64(after.cpuNS-before.cpuNS)/n, "srv-cpu-ns/"+unit)
 	b.ReportMetric(float64(after.mallocs-before.mallocs)/n, "srv-allocs/"+unit)
 	b.ReportMetric(float64(after.bytes-before.bytes)/n, "srv-B/"+unit)
+	b.ReportMetric(float64(after.reads-before.reads)/n, "srv-reads/"+unit)
+	b.ReportMetric(float64(after.writes-before.writes)/n, "srv-writes/"+unit)
 }

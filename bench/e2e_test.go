@@ -197,8 +197,8 @@ func (e *e2eEnv) close() error {
 }
 
 // BenchmarkEcho: C connections, each sending a 1 KiB binary message and waiting for its echo
-// before sending the next; b.N messages in all, shared out evenly.
-func BenchmarkEcho(b *testing.B) { benchEcho(b, []int{1, 100, 1000}, peers) }
+// before sending the next; b.N messages in all, shared out evenly. The limit row is last.
+func BenchmarkEcho(b *testing.B) { benchEcho(b, []int{1, 100, 1000}, withLimit) }
 
 // BenchmarkEchoDeflate: the echo with permessage-deflate (no context takeover) beside gws's, and
 // both without it. The client offers deflate and sends its 1 KiB messages uncompressed, which
@@ -378,7 +378,7 @@ func runBroadcast(b *testing.B, env *e2eEnv, bc *broadcastClients) {
 // included.
 func BenchmarkHandshake(b *testing.B) {
 	const workers = 16
-	for _, name := range peers {
+	for _, name := range withLimit {
 		var srv *child
 		b.Run("peer="+name, func(b *testing.B) {
 			if srv == nil {

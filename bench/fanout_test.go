@@ -29,12 +29,9 @@ const (
 	fanoutSize     = 128
 )
 
-// fanoutPeers are the rows of the fan-out tables: the libraries and the limit.
-var fanoutPeers = append(append([]string(nil), peers...), "gnet")
-
 func BenchmarkFanout(b *testing.B) {
 	for _, conns := range []int{1000, 10000} {
-		for _, name := range fanoutPeers {
+		for _, name := range withLimit {
 			var env *e2eEnv
 			var rd *fanoutReader
 			b.Run(fmt.Sprintf("conns=%d/peer=%s", conns, name), func(b *testing.B) {

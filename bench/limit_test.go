@@ -1,10 +1,11 @@
 package bench
 
 // The limit row: a minimal WebSocket server written straight on gnet, doing no more protocol
-// work than a fan-out needs. It parses just enough of the upgrade request to answer it (the
-// Sec-WebSocket-Key line), keeps its connections in a per-loop list, and broadcasts by running
-// one task on each loop that writes every subscriber once with all the frames of the burst. It
-// is what any library on gnet costs at least, so every other row reads as a multiple of it.
+// work than a fan-out or an echo needs. It parses just enough of the upgrade request to answer it
+// (the Sec-WebSocket-Key line), keeps its connections in a per-loop list, and broadcasts by
+// running one task on each loop that writes every subscriber once with all the frames of the
+// burst; it echoes as limit_echo_test.go says. It is what any library on gnet costs at least, so
+// every other row reads as a multiple of it.
 
 import (
 	"bytes"
@@ -20,6 +21,9 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
+// withLimit lists every library's row and then the limit row's.
+var withLimit = append(append([]string(nil), peers...), "gnet")
+
 type gnetServer struct {
 	gnet.BuiltinEventEngine
 	booted chan struct{}
@@ -29,10 +33,12 @@ type gnetServer struct {
 	conns atomic.Int64
 }
 
-// gnetLoop is one loop's upgraded connections; loop only, but for the map that finds it.
+// gnetLoop is one loop's upgraded connections and its echo's scratch; loop only, but for the map
+// that finds it.
 type gnetLoop struct {
 	el    gnet.EventLoop
 	conns map[gnet.Conn]struct{}
+	echo  gnetEcho
 }
 
 // serve takes ln's address for gnet's own listener (gnet listens itself).
@@ -62,14 +68,10 @@ func (g *gnetServer) OnBoot(gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-// gnetUpgraded marks an upgraded connection in its context.
-type gnetUpgraded struct{}
-
 func (g *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 	in, _ := c.Peek(-1)
-	if c.Context() != nil { // upgraded: the fan-out's clients send nothing more; drop it
-		c.Discard(len(in))
-		return gnet.None
+	if c.Context() != nil { // upgraded: its loop, or the frame whose echo is under way
+		return echoTraffic(c, in)
 	}
 	end := bytes.Index(in, []byte("\r\n\r\n"))
 	if end < 0 {
@@ -89,9 +91,10 @@ func (g *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 		base64.StdEncoding.EncodeToString(h.Sum(nil))...)
 	resp = append(resp, "\r\n\r\n"...)
 	c.Discard(end + 4)
-	c.SetContext(gnetUpgraded{})
+	l := g.loopOf(c.EventLoop())
+	c.SetContext(l)
 	c.Write(resp)
-	g.loopOf(c.EventLoop()).conns[c] = struct{}{}
+	l.conns[c] = struct{}{}
 	g.conns.Add(1)
 	return gnet.None
 }

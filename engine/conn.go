@@ -146,8 +146,8 @@ func (c *Conn) OnOpen(t poller.Transport, started int64) {
 	c.endTurn()
 }
 
-// OnWake implements poller.Session: another goroutine queued output, gave the connection up, or
-// gave a deferred handshake its verdict.
+// OnWake implements poller.Session: another goroutine queued output, gave the connection up,
+// gave a deferred handshake its verdict, or resumed the input.
 func (c *Conn) OnWake() {
 	defer c.recoverHandler()
 	if c.abortIfGivenUp() {
@@ -156,6 +156,13 @@ func (c *Conn) OnWake() {
 	c.beginTurn()
 	c.answerDeferred()
 	c.endTurn()
+	if !c.paused && !c.t.Closed() && c.pendingBytes() != nil {
+		// Bytes kept while the input was paused, which the turn resumed: no new byte may ever
+		// come to have them read.
+		c.beginTurn()
+		c.consume(nil)
+		c.endTurn()
+	}
 }
 
 // failIfPanicked fails the connection as a handler's panic on the loop does (handlerPanicked) if

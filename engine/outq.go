@@ -102,8 +102,19 @@ func (q *outq) appendFrame(role codec.Role, fin bool, op codec.Opcode, payload [
 func (q *outq) appendBorrowed(fin bool, op codec.Opcode, payload []byte) {
 	b := q.buffer()
 	b.B = codec.AppendHeader(b.B, codec.Header{Fin: fin, Opcode: op, Length: int64(len(payload))})
-	q.segs = append(q.segs, segment{at: len(b.B), p: payload})
-	q.segBytes += len(payload)
+	q.appendPiece(payload)
+}
+
+// appendPiece queues borrowed bytes, written from where they lie after what is queued: a payload
+// beside its header, or a whole frame framed in place. They must stay valid until the flush. No
+// owned buffer is taken for them.
+func (q *outq) appendPiece(p []byte) {
+	at := 0
+	if q.owned != nil {
+		at = len(q.owned.B)
+	}
+	q.segs = append(q.segs, segment{at: at, p: p})
+	q.segBytes += len(p)
 }
 
 // appendShared queues a prepared frame, taking a reference that the flush gives back.
@@ -111,6 +122,35 @@ func (q *outq) appendShared(s *Shared) {
 	s.retain()
 	q.segs = append(q.segs, segment{at: len(q.buffer().B), p: s.frame(), shared: s})
 	q.segBytes += len(s.frame())
+}
+
+// keepBorrowed copies the borrowed pieces into the owned buffer, each where it goes in the output,
+// so that the queue can wait past the turn whose flush their bytes were lent until. Shared pieces
+// stay as they are. c.mu is held.
+func (q *outq) keepBorrowed() {
+	if !slices.ContainsFunc(q.segs, func(s segment) bool { return s.shared == nil }) {
+		return
+	}
+	old, b := q.owned, bufpool.Get()
+	var from []byte
+	if old != nil {
+		from = old.B
+	}
+	at, kept := 0, q.segs[:0]
+	for _, s := range q.segs {
+		b.B = append(b.B, from[at:s.at]...)
+		at = s.at
+		if s.shared != nil {
+			kept = append(kept, segment{at: len(b.B), p: s.p, shared: s.shared})
+			continue
+		}
+		b.B = append(b.B, s.p...)
+		q.segBytes -= len(s.p)
+	}
+	b.B = append(b.B, from[at:]...)
+	clear(q.segs[len(kept):])
+	q.segs, q.owned = kept, b
+	bufpool.Put(old)
 }
 
 // addCallback makes fn run once everything queued so far has reached the kernel.

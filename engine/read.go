@@ -32,7 +32,11 @@ type reader struct {
 
 // readFrames parses and handles every complete frame in in, and the available part of a frame
 // whose payload is still arriving. It returns how many bytes it consumed; a partial header stays.
+// A message whole in in is delivered in place, with its frame's header as the room for its echo
+// (see lending), unless in is the connection's kept bytes: those are moved up before the turn's
+// flush, so nothing read from them is lent.
 func (c *Conn) readFrames(in []byte) int {
+	lendable := c.pendingBytes() == nil
 	n := 0
 	for !c.readStopped() && !c.inputStopped() {
 		if c.rd.inFrame {
@@ -86,7 +90,11 @@ func (c *Conn) readFrames(in []byte) int {
 				c.failProtocol(codec.ErrInvalidUTF8)
 				break
 			}
-			c.deliver(h.Opcode, p)
+			room := hn // the client's header, read: the room for the echo's
+			if !lendable {
+				room = notLent
+			}
+			c.deliverWithRoom(h.Opcode, p, room)
 			continue
 		}
 		n += hn
@@ -140,6 +148,7 @@ func (c *Conn) startFrame(h codec.Header) {
 		return
 	}
 	r.msg = bufpool.Get()
+	r.msg.B = append(r.msg.B[:0], make([]byte, msgRoom)...) // the room for the echo's header
 }
 
 // readPayload consumes what in holds of the frame in progress and finishes the frame, and the
@@ -163,7 +172,7 @@ func (c *Conn) readPayload(in []byte) int {
 				return len(p)
 			}
 		}
-		if err := bufpool.Append(r.msg, p, int(c.cfg.maxMessage())); err != nil {
+		if err := bufpool.Append(r.msg, p, msgRoom+int(c.cfg.maxMessage())); err != nil {
 			c.failProtocol(codec.ErrMessageTooBig)
 			return len(p)
 		}
@@ -193,7 +202,7 @@ func (c *Conn) finishMessage() {
 	msg := r.msg
 	r.msg = nil
 	if r.inflating {
-		c.inflateMessage(op, msg.B)
+		c.inflateMessage(op, msg.B[msgRoom:])
 		bufpool.Put(msg)
 		return
 	}
@@ -206,17 +215,21 @@ func (c *Conn) finishMessage() {
 			return
 		}
 	}
-	c.retire(msg, c.deliver(op, msg.B))
+	c.retire(msg, c.deliverWithRoom(op, msg.B[msgRoom:], msgRoom))
 }
 
 // deliver hands a whole message over, unless a close was sent: data after it is dropped. While the
 // handler runs, a send of this very payload from it goes out without a copy (see lending); deliver
 // reports whether one did, so that the payload's bytes are kept until the turn's flush.
-func (c *Conn) deliver(op codec.Opcode, p []byte) (lent bool) {
+func (c *Conn) deliver(op codec.Opcode, p []byte) (lent bool) { return c.deliverWithRoom(op, p, 0) }
+
+// deliverWithRoom is deliver of a payload that has room bytes free just before it, in its buffer,
+// where the header of its echo may go; a negative room says the payload may not be lent at all.
+func (c *Conn) deliverWithRoom(op codec.Opcode, p []byte, room int) (lent bool) {
 	c.mu.Lock()
 	ok := c.state == Open && !c.closeSent
 	if ok {
-		c.lend = lendingOf(op, p)
+		c.lend = lendingOf(op, p, room)
 	}
 	c.mu.Unlock()
 	if !ok {

@@ -25,8 +25,9 @@ func (c *Conn) endTurn() {
 }
 
 // flush hands the queued output to the transport, unless the transport still holds a backlog and
-// less than flushChunk is queued: then it waits, so that a slow peer costs few transport buffers.
-// Borrowed payloads and a close always go at once.
+// less than flushChunk is queued: then it waits, so that a slow peer costs few transport buffers,
+// and copies the borrowed pieces into the queue, their bytes being valid only during the turn. A
+// close always goes at once.
 func (c *Conn) flush() {
 	backlog := c.t.Buffered()
 	c.mu.Lock()
@@ -39,7 +40,11 @@ func (c *Conn) flush() {
 	}
 	q.look(backlog)
 	n := q.queued()
-	if n == 0 || backlog > 0 && n < flushChunk && !q.borrows() && !c.closeSent {
+	wait := backlog > 0 && n < flushChunk && !c.closeSent
+	if wait {
+		q.keepBorrowed()
+	}
+	if n == 0 || wait {
 		c.mu.Unlock()
 		c.releaseRetired()
 		return
@@ -120,17 +125,6 @@ func (q *outq) look(backlog int) {
 	if backlog == 0 {
 		q.nodes = 0
 	}
-}
-
-// borrows reports whether a queued piece is borrowed: its bytes are valid only until this
-// turn's flush. c.mu is held.
-func (q *outq) borrows() bool {
-	for _, s := range q.segs {
-		if s.shared == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // throttle pauses the input while the output is over its cap (control frames the peer makes us

@@ -92,12 +92,21 @@ func (c *Conn) streamingError(op codec.Opcode) error {
 	}
 }
 
-// appendDataLocked queues a data frame: lent beside its header when it is the large message being
-// delivered to a server handler, copied otherwise. c.mu is held.
+// appendDataLocked queues a data frame. When it is the message being delivered to a server
+// handler, it is lent: framed in place when there is room before it, else beside its header when
+// it is large; it is copied otherwise. c.mu is held.
 func (c *Conn) appendDataLocked(fin bool, op codec.Opcode, payload []byte) {
-	if c.cfg.Role == codec.ServerRole && c.lend.lend(payload) {
-		c.queue().appendBorrowed(fin, op, payload)
-		return
+	if c.cfg.Role == codec.ServerRole && c.lend.isCurrent(payload) {
+		var h [codec.MaxHeaderLen]byte
+		hdr := codec.AppendHeader(h[:0], codec.Header{Fin: fin, Opcode: op, Length: int64(len(payload))})
+		if frame := c.lend.frameInPlace(payload, hdr); frame != nil {
+			c.queue().appendPiece(frame)
+			return
+		}
+		if c.lend.lend(payload) {
+			c.queue().appendBorrowed(fin, op, payload)
+			return
+		}
 	}
 	c.queue().appendFrame(c.cfg.Role, fin, op, payload)
 }

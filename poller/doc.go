@@ -6,7 +6,9 @@
 // gnet's own listener is not used: an accept error such as EMFILE stops its whole engine, and it
 // cannot stop accepting while keeping its connections. Our Listener accepts, backs off on
 // temporary errors, refuses past a connection cap, and hands each plain TCP socket to the least-loaded loop
-// that is not stalled, without waiting for it.
+// that is not stalled, without waiting for it. On a *net.TCPListener it accepts with accept4 on
+// the listening descriptor and opens the descriptor on the loop itself, without a net.Conn and
+// without gnet's Enroll (rawaccept.go, arrival.go, gnetfd.go).
 //
 // The transport of a connection is chosen in one place, Poller.Open, for every connection alike
 // (accepted by a Listener, dialed, or taken over from net/http): a *net.TCPConn goes to a gnet

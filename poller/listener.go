@@ -31,6 +31,8 @@ type Listener struct {
 	tlsFailures atomic.Int64
 
 	acceptError func(error, time.Duration) // hears of each failed or refused accept; nil for none
+
+	raw *rawAccept // accepting with accept4 (rawaccept.go); nil: with ln.Accept
 }
 
 // ErrConnCap is what ServeOptions.OnAcceptError hears of a connection accepted past the
@@ -81,15 +83,22 @@ func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o Ser
 
 // listener returns the Listener Serve runs, not started yet.
 func (p *Poller) listener(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
-	return &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
+	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
 		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError}
+	l.raw = l.rawListener()
+	return l
 }
 
 // Close stops accepting: the listening socket is closed, so new connections are refused. Accepted
 // connections are left alone. It waits until the accept loop has ended.
 func (l *Listener) Close() error {
 	var err error
-	l.once.Do(func() { err = l.ln.Close() })
+	l.once.Do(func() {
+		err = l.ln.Close()
+		if l.raw != nil {
+			l.raw.f.Close() // the duplicate the accept loop waits on: the socket closes with it
+		}
+	})
 	<-l.done
 	return err
 }
@@ -114,6 +123,10 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 func (l *Listener) run() {
 	defer close(l.done)
+	if l.raw != nil { // rawaccept.go
+		l.runRaw(l.raw)
+		return
+	}
 	var pause time.Duration
 	for {
 		nc, err := l.ln.Accept()

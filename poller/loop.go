@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -15,8 +16,10 @@ import (
 // wheel of its connections, and what enroll needs to choose it: its load and its heartbeat.
 type Loop struct {
 	el     gnet.EventLoop
-	client *gnet.Client // the engine whose one loop el is
-	epfd   int          // gnet's epoll descriptor of this loop, -1 if unknown (see epoll.go)
+	client *gnet.Client   // the engine whose one loop el is
+	epfd   int            // gnet's epoll descriptor of this loop, -1 if unknown (see epoll.go)
+	elp    unsafe.Pointer // gnet's loop behind el, nil if it takes no descriptor (see gnetfd.go)
+	in     arrivals       // accepted sockets to open (see arrival.go)
 
 	mu        sync.Mutex
 	woken     []*gnetConn // filled by any goroutine, drained on the loop
@@ -34,7 +37,8 @@ type Loop struct {
 }
 
 func newLoop(el gnet.EventLoop) *Loop {
-	l := &Loop{el: el, epfd: epollFD(el)}
+	l := &Loop{el: el, epfd: epollFD(el), elp: loopPointer(el)}
+	l.in.task = gnet.RunnableFunc(l.runArrivals)
 	l.wakeTask = gnet.RunnableFunc(l.runWakes)
 	l.sweepTask = gnet.RunnableFunc(l.runSweep)
 	l.beat.Store(nowNano())

@@ -15,6 +15,10 @@
 // -idle-timeout D closes it (1001) after D with nothing from the peer. Each takes a Go duration
 // (30s, 1m); 0 is off. They apply to the server and, with -client, to the testee.
 //
+// Permessage-deflate is off by default. -deflate enables it without context takeover (no
+// compression state per connection); -deflate-takeover enables it with context takeover (a 4 KiB
+// window each way per connection). They too apply to the server and, with -client, to the testee.
+//
 //	go run ./cmd/echo -addr 127.0.0.1:9001
 //	go run ./cmd/echo -addr 127.0.0.1:9001 -ping-interval 30s -pong-timeout 10s
 //	go run ./cmd/echo -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://

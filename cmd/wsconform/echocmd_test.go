@@ -68,11 +68,12 @@ func buildEcho(t *testing.T) string {
 	return bin
 }
 
-// runTesteeClient serves the client catalogue on a free port (over TLS when tlsConfig is set),
-// runs `echo -client URL -agent wsloop -max-message 16777216` with extra flags against it, and
+// runTesteeClient serves the client catalogue's cases selected by include (all when empty) on a
+// free port (over TLS when tlsConfig is set), runs `echo -client URL -agent wsloop -max-message
+// 16777216` with extra flags against it, and
 // returns the report with the command's output and exit error. The run is bounded: a client that
 // hangs is killed after testeeTimeout, and its report then holds the cases it never ran as FAILED.
-func runTesteeClient(t *testing.T, bin string, tlsConfig *tls.Config, extra ...string) (rep *Report, out string, runErr error) {
+func runTesteeClient(t *testing.T, bin string, tlsConfig *tls.Config, include string, extra ...string) (rep *Report, out string, runErr error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,8 +85,12 @@ func runTesteeClient(t *testing.T, bin string, tlsConfig *tls.Config, extra ...s
 		url = "wss://" + ln.Addr().String()
 	}
 	cfg := defaultConfig()
+	cases, err := selectCases(modeCases("client", cfg), include, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	reports := make(chan *Report, 1)
-	go func() { reports <- runClientSuite(ln, cfg, modeCases("client", cfg), testeeTimeout, "", nil) }()
+	go func() { reports <- runClientSuite(ln, cfg, cases, testeeTimeout, "", nil) }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), testeeTimeout)
 	defer cancel()
@@ -109,9 +114,9 @@ func runTesteeClient(t *testing.T, bin string, tlsConfig *tls.Config, extra ...s
 	}
 }
 
-// checkTestee holds a report on our client to testdata/expected-wsloop-client.json (rewritten
-// from this report when rewrite is set): no FAILED case.
-func checkTestee(t *testing.T, rep *Report, out string, runErr error, rewrite bool) {
+// checkTestee holds a report on our client to testdata/name (rewritten from this report when
+// rewrite is set): no FAILED case.
+func checkTestee(t *testing.T, rep *Report, out string, runErr error, name string, rewrite bool) {
 	t.Helper()
 	if runErr != nil || strings.Contains(out, "DATA RACE") {
 		t.Errorf("echo -client: %v\n%s", runErr, out)
@@ -120,12 +125,12 @@ func checkTestee(t *testing.T, rep *Report, out string, runErr error, rewrite bo
 		t.Errorf("report for agent %q, want wsloop", rep.Agent)
 	}
 	if rewrite {
-		checkExpected(t, rep, "expected-wsloop-client.json", "wsloop (cmd/echo -client)")
+		checkExpected(t, rep, name, "wsloop (cmd/echo -client)")
 	} else {
 		var sum bytes.Buffer
 		rep.writeSummary(&sum, false)
 		t.Log(sum.String())
-		compareExpected(t, rep, "expected-wsloop-client.json")
+		compareExpected(t, rep, name)
 	}
 	for _, f := range failedCases(rep) {
 		t.Errorf("our client FAILED %s", f)
@@ -149,15 +154,10 @@ func TestEchoCommand(t *testing.T) {
 	bin := buildEcho(t)
 	serverCfg, _ := wstest.TLSConfigs(t)
 	certFile, keyFile := wstest.WriteCertFiles(t, serverCfg)
-	parallel := func(t *testing.T) {
-		if !*update { // under -update, client rewrites the file client-wss reads
-			t.Parallel()
-		}
-	}
 
 	// The longest first: at most two run at once (-parallel defaults to GOMAXPROCS).
 	t.Run("server-wss", func(t *testing.T) {
-		parallel(t)
+		parallelUnlessUpdate(t)
 		addr := startEchoBinary(t, bin, "-max-message", "16777216", "-tls-cert", certFile, "-tls-key", keyFile)
 		url := "wss://" + addr + "/"
 		jsonPath := filepath.Join(t.TempDir(), "report.json")
@@ -195,20 +195,20 @@ func TestEchoCommand(t *testing.T) {
 	})
 
 	t.Run("client", func(t *testing.T) {
-		parallel(t)
-		rep, out, runErr := runTesteeClient(t, bin, nil)
-		checkTestee(t, rep, out, runErr, *update)
+		parallelUnlessUpdate(t)
+		rep, out, runErr := runTesteeClient(t, bin, nil, "")
+		checkTestee(t, rep, out, runErr, "expected-wsloop-client.json", *update)
 	})
 
 	t.Run("client-wss", func(t *testing.T) {
-		parallel(t)
-		rep, out, runErr := runTesteeClient(t, bin, serverCfg, "-insecure")
-		checkTestee(t, rep, out, runErr, false)
+		parallelUnlessUpdate(t)
+		rep, out, runErr := runTesteeClient(t, bin, serverCfg, "", "-insecure")
+		checkTestee(t, rep, out, runErr, "expected-wsloop-client.json", false)
 	})
 
 	t.Run("client-command-wss", func(t *testing.T) {
 		// The command line's -tls-cert and -tls-key, on a few cases.
-		parallel(t)
+		parallelUnlessUpdate(t)
 		pr, pw := io.Pipe()
 		var errOut bytes.Buffer
 		code := make(chan int, 1)
@@ -248,8 +248,8 @@ func TestEchoCommand(t *testing.T) {
 	})
 
 	t.Run("client-wss-untrusted", func(t *testing.T) {
-		parallel(t)
-		rep, out, runErr := runTesteeClient(t, bin, serverCfg)
+		parallelUnlessUpdate(t)
+		rep, out, runErr := runTesteeClient(t, bin, serverCfg, "")
 		if runErr == nil {
 			t.Fatalf("echo -client trusted an unknown authority\n%s", out)
 		}
@@ -257,6 +257,14 @@ func TestEchoCommand(t *testing.T) {
 			t.Errorf("cases never run: %d of %d, first %q", len(f), len(rep.Cases), f[0])
 		}
 	})
+}
+
+// parallelUnlessUpdate runs t in parallel with its siblings, except under -update: a run over TLS
+// is held to the file the plain run before it rewrites.
+func parallelUnlessUpdate(t *testing.T) {
+	if !*update {
+		t.Parallel()
+	}
 }
 
 // startEchoBinary starts the echo binary on a free port of 127.0.0.1 with args, and returns its

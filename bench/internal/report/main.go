@@ -339,7 +339,8 @@ func runs(r *results) string {
 
 func writeTables(b *strings.Builder, r *results) {
 	b.WriteString("## Headline\n\n")
-	r.table(b, "figure", peers, []figure{
+	b.WriteString("The last column is the limit row (`limit_test.go`): a minimal WebSocket server on gnet that parses just enough of the request, unmasks in place and writes once per readable event; wsloop's ratio to it says how far from the floor wsloop is.\n\n")
+	r.table(b, "figure", chartPeers, []figure{
 		fig("echo msgs/s, 1 conn", named("Echo/conns=1/peer=%s"), "msgs/s", rate),
 		fig("echo msgs/s, 100 conns", named("Echo/conns=100/peer=%s"), "msgs/s", rate),
 		fig("echo msgs/s, 1,000 conns", named("Echo/conns=1000/peer=%s"), "msgs/s", rate),
@@ -347,6 +348,9 @@ func writeTables(b *strings.Builder, r *results) {
 		fig("broadcast deliveries/s, 1,000 conns", named("Broadcast/conns=1000/peer=%s"), "deliveries/s", rate),
 		fig("broadcast deliveries/s, 10,000 conns", named("Broadcast/conns=10000/peer=%s"), "deliveries/s", rate),
 		fig("broadcast server CPU per delivery, 10,000 conns", named("Broadcast/conns=10000/peer=%s"), "srv-cpu-ns/delivery", dur),
+		fig("fan-out deliveries/s, 1,000 conns, one core", named("Fanout/conns=1000/peer=%s"), "deliveries/s", rate),
+		fig("fan-out server CPU per delivery, 1,000 conns", named("Fanout/conns=1000/peer=%s"), "srv-cpu-ns/delivery", dur),
+		fig("pipelined 16 KiB echo, server CPU per msg", pipelined, "srv-cpu-ns/msg", dur),
 		fig("upgrades/s (16 dialers)", named("Handshake/peer=%s"), "upgrades/s", rate),
 		fig("server CPU per upgrade", named("Handshake/peer=%s"), "srv-cpu-ns/upgrade", dur),
 		fig("codec: read a 1 KiB frame", named("FrameRead/size=1KiB/peer=%s"), "ns/op", dur),
@@ -376,8 +380,25 @@ func writeTables(b *strings.Builder, r *results) {
 		for _, c := range conns {
 			rows = append(rows, fig(c, named("Echo/conns="+c+"/peer=%s"), u.unit, u.f))
 		}
-		r.table(b, "conns", peers, rows)
+		r.table(b, "conns", chartPeers, rows)
 	}
+
+	b.WriteString("### Pipelined echo: 16 KiB frames, 8 in flight on each of 4 connections, the server on one core\n\n")
+	r.table(b, "figure", chartPeers, []figure{
+		fig("messages per second", pipelined, "msgs/s", rate),
+		fig("server CPU per message", pipelined, "srv-cpu-ns/msg", dur),
+		fig("server allocations per message", pipelined, "srv-allocs/msg", count),
+	})
+
+	b.WriteString("### Fan-out: bursts of 200 messages of 128 B to every subscriber, the server on one core\n\n")
+	b.WriteString("Each library through its own broadcast API (`fanout_test.go`); the reader checks every frame.\n\n")
+	var fan []figure
+	for _, c := range []string{"1000", "10000"} {
+		fan = append(fan,
+			fig(c+": deliveries per second", named("Fanout/conns="+c+"/peer=%s"), "deliveries/s", rate),
+			fig(c+": server CPU per delivery", named("Fanout/conns="+c+"/peer=%s"), "srv-cpu-ns/delivery", dur))
+	}
+	r.table(b, "conns: figure", chartPeers, fan)
 
 	b.WriteString("### Broadcast: one message to every connection (server-side fan-out), clients count deliveries\n\n")
 	b.WriteString("Every peer writes through the same fan-out helper (the connections split over GOMAXPROCS goroutines) with its own broadcast primitive, " +
@@ -402,7 +423,7 @@ func writeTables(b *strings.Builder, r *results) {
 
 	b.WriteString("### Handshake: dial, upgrade, reset (16 client goroutines)\n\n")
 	b.WriteString("Beyond the issue's list, for the opening handshake end to end; the server's figures include accepting and closing the connection.\n\n")
-	r.table(b, "figure", peers, []figure{
+	r.table(b, "figure", chartPeers, []figure{
 		fig("upgrades/s", named("Handshake/peer=%s"), "upgrades/s", rate),
 		fig("server CPU per upgrade", named("Handshake/peer=%s"), "srv-cpu-ns/upgrade", dur),
 		fig("server allocations per upgrade", named("Handshake/peer=%s"), "srv-allocs/upgrade", count),
@@ -444,6 +465,11 @@ func writeTables(b *strings.Builder, r *results) {
 		fig("allocations", named("Upgrade/peer=%s"), "allocs/op", count),
 		fig("bytes allocated", named("Upgrade/peer=%s"), "B/op", bytesFmt),
 	})
+}
+
+// pipelined names BenchmarkEchoPipelined's case for peer.
+func pipelined(peer string) string {
+	return "EchoPipelined/size=16KiB/depth=8/conns=4/peer=" + peer
 }
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
