@@ -20,7 +20,7 @@ func (c *cluster) broadcastProbes(idx []int) func() {
 	t.Helper()
 	var clients []*client
 	for _, i := range idx {
-		clients = append(clients, dial(t, c.url(i)+"/broadcast"))
+		clients = append(clients, c.dial(i, "/broadcast"))
 	}
 	waitCrossed(t, clients, func(i, k int) { clients[i].send(t, fmt.Sprintf("probe %d %d", i, k)) },
 		func(i int) string { return fmt.Sprintf("probe %d ", i) })
@@ -70,10 +70,13 @@ func (c *cluster) broadcast(idx []int) {
 	}
 	binaries(t)
 	jsonFile := filepath.Join(t.TempDir(), "broadcast.json")
-	cmd := exec.Command(bins.loadgen, "broadcast", "-url", strings.Join(urls, ","), "-publish-on", "0",
+	args := []string{"broadcast", "-url", strings.Join(urls, ","), "-publish-on", "0",
 		"-c", strconv.Itoa(runSubscribers), "-m", strconv.Itoa(runMessages), "-inflight", "8",
-		"-d", "20s", "-connect-timeout", "10s", "-drain", "2s", "-stats", "off", "-q", "-json", jsonFile)
-	out, err := cmd.CombinedOutput()
+		"-d", "20s", "-connect-timeout", "10s", "-drain", "2s", "-stats", "off", "-q", "-json", jsonFile}
+	if c.tls != nil {
+		args = append(args, "-insecure") // loadgen takes no CA: the certificate is the test's own
+	}
+	out, err := exec.Command(bins.loadgen, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("loadgen across %v: %v\n%s", urls, err, out)
 	}
@@ -109,7 +112,7 @@ func (c *cluster) broadcast(idx []int) {
 // and each publication crossed to each other node once, not once per subscriber: the first
 // node's server sent two messages over routes per publication and each other node's took one.
 func TestBroadcastAcrossThreeNodes(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, nil)
 	c.broadcastProbes(c.all())()
 	before := []map[string]any{c.stats(0), c.stats(1), c.stats(2)}
 	c.broadcast(c.all())
@@ -135,7 +138,7 @@ func TestBroadcastAcrossThreeNodes(t *testing.T) {
 // others keep delivering to each other; started again on its ports, it rejoins the cluster and
 // its subscribers get every message again.
 func TestNodeStoppedAndRestarted(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, nil)
 	c.stop(2)
 	c.waitPeers([]int{0, 1}, 1)
 	c.broadcastProbes([]int{0, 1})()
@@ -151,11 +154,11 @@ func TestNodeStoppedAndRestarted(t *testing.T) {
 // others' lines, in the order they were said, and a client's leaving is announced on the other
 // nodes.
 func TestChatRoomAcrossNodes(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, nil)
 	nicks := []string{"alice", "bob", "carol"}
 	var clients []*client
 	for i, nick := range nicks {
-		cl := dial(t, c.url(i)+"/")
+		cl := c.dial(i, "/")
 		cl.send(t, nick)
 		if got, want := cl.next(t), nick+" entered"; got != want {
 			t.Fatalf("%s's first line is %q, want %q", nick, got, want)

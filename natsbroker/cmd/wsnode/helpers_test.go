@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -89,18 +90,26 @@ type nodeProcess struct {
 }
 
 // cluster is n wsnode processes on loopback, each routed to all: node i serves on port ws[i] and
-// takes routes on port route[i].
+// takes routes on port route[i]. With tls set, every node serves wss:// with its certificate.
 type cluster struct {
 	t         *testing.T
 	ws, route []int
 	nodes     []*nodeProcess
+	tls       *clusterTLS
 }
 
-// startCluster starts n nodes and waits until each has routes to all the others.
-func startCluster(t *testing.T, n int) *cluster {
+// clusterTLS is the nodes' certificate files and the clients' configuration that trusts it.
+type clusterTLS struct {
+	certFile, keyFile string
+	client            *tls.Config
+}
+
+// startCluster starts n nodes, serving wss:// with tls set, and waits until each has routes to
+// all the others.
+func startCluster(t *testing.T, n int, tls *clusterTLS) *cluster {
 	t.Helper()
 	ports := freePorts(t, 2*n)
-	c := &cluster{t: t, ws: ports[:n], route: ports[n:], nodes: make([]*nodeProcess, n)}
+	c := &cluster{t: t, ws: ports[:n], route: ports[n:], nodes: make([]*nodeProcess, n), tls: tls}
 	for i := range n {
 		c.start(i)
 	}
@@ -134,7 +143,11 @@ func (c *cluster) run(i int, natsArgs ...string) {
 	t := c.t
 	t.Helper()
 	binaries(t)
-	cmd := exec.Command(bins.wsnode, append([]string{"-addr", c.addr(i), "-node", fmt.Sprintf("node%d", i)}, natsArgs...)...)
+	args := []string{"-addr", c.addr(i), "-node", fmt.Sprintf("node%d", i)}
+	if c.tls != nil {
+		args = append(args, "-tls-cert", c.tls.certFile, "-tls-key", c.tls.keyFile)
+	}
+	cmd := exec.Command(bins.wsnode, append(args, natsArgs...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -184,14 +197,24 @@ func (c *cluster) stop(i int) {
 // addr is node i's host:port.
 func (c *cluster) addr(i int) string { return fmt.Sprintf("127.0.0.1:%d", c.ws[i]) }
 
-// url is node i's ws:// URL, without a path.
-func (c *cluster) url(i int) string { return "ws://" + c.addr(i) }
+// url is node i's ws:// (or wss://) URL, without a path.
+func (c *cluster) url(i int) string {
+	if c.tls != nil {
+		return "wss://" + c.addr(i)
+	}
+	return "ws://" + c.addr(i)
+}
 
 // stats is node i's GET /stats.
 func (c *cluster) stats(i int) map[string]any {
 	t := c.t
 	t.Helper()
-	resp, err := http.Get("http://" + c.addr(i) + "/stats")
+	scheme, client := "http", http.DefaultClient
+	if c.tls != nil {
+		scheme, client = "https", &http.Client{Transport: &http.Transport{TLSClientConfig: c.tls.client}}
+		defer client.CloseIdleConnections()
+	}
+	resp, err := client.Get(scheme + "://" + c.addr(i) + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,18 +251,24 @@ type client struct {
 	texts chan string
 }
 
-// dial opens a client on url; it is closed when the test ends. Its queue holds 4096 texts.
-func dial(t *testing.T, url string) *client {
+// dial opens a client on path of node i; it is closed when the test ends. Its queue holds 4096
+// texts.
+func (c *cluster) dial(i int, path string) *client {
+	t := c.t
 	t.Helper()
+	var opts *ws.ClientOptions
+	if c.tls != nil {
+		opts = &ws.ClientOptions{TLSConfig: c.tls.client}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	defer cancel()
-	c, err := ws.Dial(ctx, url, nil)
+	conn, err := ws.Dial(ctx, c.url(i)+path, opts)
 	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
+		t.Fatalf("dial %s: %v", c.url(i)+path, err)
 	}
-	cl := &client{c: c, texts: make(chan string, 4096)}
-	c.OnText(func(_ *ws.Conn, text string) { cl.texts <- text })
-	t.Cleanup(func() { c.Close(ws.CloseNormalClosure, "") })
+	cl := &client{c: conn, texts: make(chan string, 4096)}
+	conn.OnText(func(_ *ws.Conn, text string) { cl.texts <- text })
+	t.Cleanup(func() { conn.Close(ws.CloseNormalClosure, "") })
 	return cl
 }
 

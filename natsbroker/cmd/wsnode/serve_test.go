@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/wsloop/wsloop/internal/chatpage"
+	"github.com/wsloop/wsloop/internal/wstest"
 )
 
 // TestNodeServesEchoStatsAndPage: a node echoes on /echo, answers GET / with the chat page and
 // GET /stats with cmd/echo's fields and its own, its id among them.
 func TestNodeServesEchoStatsAndPage(t *testing.T) {
-	c := startCluster(t, 1)
-	cl := dial(t, c.url(0)+"/echo")
+	c := startCluster(t, 1, nil)
+	cl := c.dial(0, "/echo")
 	cl.send(t, "echo me")
 	if got := cl.next(t); got != "echo me" {
 		t.Fatalf("/echo answered %q, want %q", got, "echo me")
@@ -83,4 +84,14 @@ func TestNodeOnExternalNATS(t *testing.T) {
 	c.broadcastProbes([]int{0, 1})()
 	c.broadcast([]int{1, 0})
 	c.broadcast([]int{0, 1})
+}
+
+// TestNodesServeWSS: with -tls-cert and -tls-key every node serves wss://, and the broadcast
+// crosses the nodes as over ws://.
+func TestNodesServeWSS(t *testing.T) {
+	serverCfg, clientCfg := wstest.TLSConfigs(t)
+	certFile, keyFile := wstest.WriteCertFiles(t, serverCfg)
+	c := startCluster(t, 2, &clusterTLS{certFile: certFile, keyFile: keyFile, client: clientCfg})
+	c.broadcastProbes(c.all())()
+	c.broadcast(c.all())
 }
