@@ -22,6 +22,7 @@ import (
 	"time"
 
 	ws "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/chatpage"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -167,8 +168,8 @@ func TestChatTLSFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || string(body) != string(page) || resp.TLS == nil {
-		t.Fatalf("GET %s = %d, %d bytes (the page has %d), TLS %v", url, resp.StatusCode, len(body), len(page), resp.TLS != nil)
+	if resp.StatusCode != http.StatusOK || string(body) != string(chatpage.Page) || resp.TLS == nil {
+		t.Fatalf("GET %s = %d, %d bytes (the page has %d), TLS %v", url, resp.StatusCode, len(body), len(chatpage.Page), resp.TLS != nil)
 	}
 	// Plain HTTP on the TLS port gets net/http's answer to that mistake.
 	plainURL := "http://" + strings.TrimPrefix(url, "https://")

@@ -12,6 +12,7 @@ import (
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/internal/chatpage"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -226,8 +227,8 @@ func TestChatServesPage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET / = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if string(body) != string(page) {
-		t.Fatalf("GET / answered %d bytes, not the embedded page (%d bytes)", len(body), len(page))
+	if string(body) != string(chatpage.Page) {
+		t.Fatalf("GET / answered %d bytes, not the embedded page (%d bytes)", len(body), len(chatpage.Page))
 	}
 	for _, s := range []string{`new WebSocket(scheme + location.host + '/')`, `location.protocol === 'https:'`, `id="messages"`, `id="nickname"`, `id="text"`} {
 		if !strings.Contains(string(body), s) {

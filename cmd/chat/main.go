@@ -2,9 +2,10 @@
 // serves both the page and the WebSocket.
 //
 // GET / answers the chat page, embedded in the binary (every other plain HTTP request gets 404);
-// WebSocket upgrades on any path join the chat. The first text a connection sends is its nickname
-// and is broadcast as "<nick> entered"; every later text is broadcast as "[<nick>] <text>"; when
-// the connection closes, "<nick> left" is broadcast to the connections that remain. A broadcast
+// WebSocket upgrades on any path join the chat (internal/chatpage holds the page and the
+// protocol). The first text a connection sends is its nickname and is broadcast as "<nick>
+// entered"; every later text is broadcast as "[<nick>] <text>"; when the connection closes,
+// "<nick> left" is broadcast to the connections that remain. A broadcast
 // goes to every open connection, those that have not sent a nickname yet included, as in the
 // original: every connection subscribes to the one room, a topic, as it opens, and a broadcast
 // is published to the room, framed once for all its members. Unlike the original, which
@@ -57,7 +58,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	_ "embed"
 	"flag"
 	"fmt"
 	"net"
@@ -72,10 +72,8 @@ import (
 	"time"
 
 	ws "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/chatpage"
 )
-
-//go:embed index.html
-var page []byte
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
@@ -128,9 +126,6 @@ func main() {
 	}
 }
 
-// room is the topic every connection joins: the chat's one room.
-const room = "room"
-
 // shutdownGrace is how long a signalled server waits for its connections' closing handshakes.
 const shutdownGrace = 5 * time.Second
 
@@ -150,13 +145,13 @@ func newChatServer(tlsConfig *tls.Config, origins []string, seen func(line strin
 		if seen != nil {
 			var to []net.Addr
 			for c := range srv.Connections() {
-				if slices.Contains(c.Topics(), room) {
+				if slices.Contains(c.Topics(), chatpage.Room) {
 					to = append(to, c.RemoteAddr())
 				}
 			}
 			seen(line, to)
 		}
-		srv.Publish(room, ws.TextMessage, []byte(line))
+		srv.Publish(chatpage.Room, ws.TextMessage, []byte(line))
 	}
 	// Chat lines are small JSON-like texts that browsers offer to compress: permessage-deflate in
 	// its default mode costs a connection no memory, and a line published to the room is
@@ -164,36 +159,17 @@ func newChatServer(tlsConfig *tls.Config, origins []string, seen func(line strin
 	opts := &ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig, OriginPatterns: origins,
 		Deflate: &ws.DeflateOptions{}}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
-		c.Subscribe(room) // left when the connection closes
+		c.Subscribe(chatpage.Room) // left when the connection closes
 	})
-	// A connection's Data holds its nickname once it has sent one. Both handlers run on the
-	// connection's own loop, so Data needs no lock.
-	srv.OnText(func(c *ws.Conn, text string) {
-		nick, named := c.Data.(string)
-		if !named {
-			c.Data = text
-			broadcast(text + " entered")
-			return
-		}
-		broadcast("[" + nick + "] " + text)
-	})
-	// A connection leaves its topics before its close handler runs, so the one leaving is not
-	// among the recipients.
-	srv.OnConnClose(func(c *ws.Conn, _ int, _ string) {
-		if nick, named := c.Data.(string); named {
-			broadcast(nick + " left")
-		}
-	})
+	chat := chatpage.Chat{Broadcast: broadcast}
+	srv.OnText(chat.OnText)
+	srv.OnConnClose(chat.OnClose)
 	return srv
 }
 
 // pageHandler serves the chat page at GET /.
 func pageHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(page)
-	})
+	mux.HandleFunc("GET /{$}", chatpage.ServePage)
 	return mux
 }

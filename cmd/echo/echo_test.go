@@ -13,6 +13,7 @@ import (
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/internal/echoserve"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -123,9 +124,9 @@ func TestEchoBroadcast(t *testing.T) {
 func waitConns(t *testing.T, srv *ws.Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(wstest.Timeout)
-	for countConns(srv) != n {
+	for echoserve.Connections(srv) != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections, want %d", countConns(srv), n)
+			t.Fatalf("%d connections, want %d", echoserve.Connections(srv), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

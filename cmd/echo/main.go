@@ -33,19 +33,18 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"syscall"
 	"time"
 
 	ws "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/echoserve"
 )
 
 func main() {
@@ -143,14 +142,11 @@ func fatal(err error) {
 // asks for the library's default (all). Each of tune, if any, adjusts the options last.
 func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune ...func(*ws.ServerOptions)) *ws.Server {
 	var srv *ws.Server
-	publish := func(_ *ws.Conn, typ ws.MessageType, payload []byte) {
-		srv.Publish(broadcastTopic, typ, payload)
-	}
 	opts := &ws.ServerOptions{
 		MaxBufferLength: maxMessage,
 		TLSConfig:       tlsConfig,
 		CloseTimeout:    closeTimeout,
-		HTTPHandler:     statsHandler(func() int { return countConns(srv) }),
+		HTTPHandler:     statsHandler(func() int { return echoserve.Connections(srv) }),
 		KeepHeaders:     ws.KeepNoHeaders,
 	}
 	if keepHeaders {
@@ -161,47 +157,16 @@ func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune
 	}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		if c.Path() == "/broadcast" {
-			c.Subscribe(broadcastTopic) // left when the connection closes
-			c.OnMessage(publish)
+			echoserve.JoinBroadcast(c)
 		}
 	})
-	srv.OnMessage(echo)
+	srv.OnMessage(echoserve.Echo)
 	return srv
 }
 
-// echo sends a message back with its type.
-func echo(c *ws.Conn, typ ws.MessageType, payload []byte) { c.SendMessage(typ, payload, nil) }
-
-func countConns(srv *ws.Server) int {
-	n := 0
-	for range srv.Connections() {
-		n++
-	}
-	return n
-}
-
-// broadcastTopic is the topic of the connections on /broadcast: a message one of them sends is
-// published to it, framed once for all of them, the sender included.
-const broadcastTopic = "broadcast"
-
-// statsHandler serves GET /stats; with ?gc=1 the server collects garbage first, so that the heap
-// it reports is what is live (loadgen idle -gc).
+// statsHandler serves GET /stats (echoserve.Stats).
 func statsHandler(connections func() int) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("gc") == "1" {
-			runtime.GC()
-			runtime.GC() // what sync.Pools dropped at the first survives it in their victim caches
-		}
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"heap_bytes":  m.HeapInuse,
-			"stack_bytes": m.StackInuse,
-			"goroutines":  runtime.NumGoroutine(),
-			"connections": connections(),
-		})
-	})
+	mux.Handle("GET /stats", echoserve.Stats(connections, nil))
 	return mux
 }

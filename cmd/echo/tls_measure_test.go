@@ -39,6 +39,7 @@ import (
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/internal/echoserve"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -123,7 +124,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 			opened := time.Since(start)
 			after := takeMem()
 			server := diffPerConn(before, after, n)
-			if got := countConns(srv); got != n || report.Failed != 0 {
+			if got := echoserve.Connections(srv); got != n || report.Failed != 0 {
 				t.Errorf("%d connections open, %d failed; want %d open", got, report.Failed, n)
 			}
 			finish()
@@ -224,7 +225,7 @@ func shutdownWithin(srv *ws.Server, d time.Duration) error {
 	case <-done:
 		return nil
 	case <-time.After(d):
-		return fmt.Errorf("%d connections still open %v after Close", countConns(srv), d)
+		return fmt.Errorf("%d connections still open %v after Close", echoserve.Connections(srv), d)
 	}
 }
 
