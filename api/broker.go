@@ -63,6 +63,10 @@ type BrokerMessage struct {
 	// Seq numbers the publications of Node on Topic: 1, 2, 3... A receiver that sees a number
 	// skipped knows what it missed.
 	Seq uint64
+	// TopicSeq, set by a HistoryBroker, numbers the publication in its topic's history, the
+	// same on every node: it grows with each publication of the topic, but not by one (the
+	// numbers are shared by all topics). 0 without history.
+	TopicSeq uint64
 }
 
 // BrokerGap is a stretch of publications that may not have reached this node: on Topic, from
