@@ -65,9 +65,11 @@ unit:
 	WSLOOP_NODE_MODULES=$(NPM_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -run 'Alloc|EverySizeStaysPooled' ./api/ ./bufpool/
 
-# natsbroker/ is a module of its own (it depends on NATS; the main module does not).
+# natsbroker/ is a module of its own (it depends on NATS; the main module does not). Its
+# allocation test runs once more without the race detector, as in unit.
 natsbroker-test:
-	cd natsbroker && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 6m ./...
+	cd natsbroker && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 6m ./... && \
+	  $(GO) test -count=1 -run 'Allocs' ./...
 
 # Benchmarks of the main module (codec, bufpool, api, cmd/echo), then bench/'s comparison with
 # the peers, which regenerates the benchmark part of bench/RESULTS.md (about 12 minutes).

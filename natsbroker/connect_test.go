@@ -2,11 +2,15 @@ package natsbroker
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 	"github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
@@ -28,15 +32,49 @@ func runServer(t *testing.T, opts *server.Options) *server.Server {
 	return s
 }
 
-// Connect authenticates with a user and password, with a token, and over TLS; without them it is
-// refused.
+// operatorMode returns the options of a server that trusts a new operator, whose one account has
+// one user, and that user's credentials file.
+func operatorMode(t *testing.T) (server.Options, string) {
+	t.Helper()
+	okp, _ := nkeys.CreateOperator()
+	akp, _ := nkeys.CreateAccount()
+	ukp, _ := nkeys.CreateUser()
+	opub, _ := okp.PublicKey()
+	apub, _ := akp.PublicKey()
+	upub, _ := ukp.PublicKey()
+	ajwt, err := jwt.NewAccountClaims(apub).Encode(okp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ujwt, err := jwt.NewUserClaims(upub).Encode(akp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := ukp.Seed()
+	creds, err := jwt.FormatUserConfig(ujwt, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "user.creds")
+	if err := os.WriteFile(file, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resolver := &server.MemAccResolver{}
+	resolver.Store(apub, ajwt)
+	return server.Options{TrustedKeys: []string{opub}, AccountResolver: resolver}, file
+}
+
+// Connect authenticates with a credentials file, with a user and password, with a token, and
+// over TLS; without them it is refused.
 func TestConnectAuthenticates(t *testing.T) {
 	serverTLS, clientTLS := wstest.TLSConfigs(t)
+	operator, creds := operatorMode(t)
 	cases := []struct {
 		name   string
 		server server.Options
 		client Options
 	}{
+		{"credentials file", operator, Options{CredentialsFile: creds}},
 		{"user and password", server.Options{Username: "u", Password: "p"}, Options{User: "u", Password: "p"}},
 		{"token", server.Options{Authorization: "secret"}, Options{Token: "secret"}},
 		{"TLS", server.Options{TLS: true, TLSConfig: serverTLS}, Options{TLS: clientTLS}},

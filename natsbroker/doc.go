@@ -31,6 +31,6 @@
 //     and From = To = 0: what was missed cannot be known.
 //
 // A publication that cannot leave (disconnected, queue full, too large, broker closed) makes
-// Publish return an error; its sequence number is used all the same, so that the receivers see the gap.
-// Nothing is kept once delivered: history and recovery are a layer above this one.
+// Publish return an error; its sequence number is spent all the same, so that the receivers see
+// the gap. Nothing is kept once delivered: history and recovery are a layer above this one.
 package natsbroker
