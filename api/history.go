@@ -40,11 +40,14 @@ type HistoryBroker interface {
 	// described above; if not, the server treats it as a plain Broker.
 	KeepsHistory() bool
 	// History calls fn, in order, for the publications of topic that it stores numbered after
-	// after (all it stores, for after 0), and returns upTo: every publication of topic numbered
-	// above both after and upTo reaches Deliver after History was called, unless a BrokerGap
-	// reports it lost. fn's message is valid only during the call; an error of fn ends History,
-	// which returns it. If after is not 0 and the history may have dropped some publication
-	// numbered after it, History calls no fn and returns ErrHistoryGone.
+	// after and up to upTo (all it stores up to there, for after 0), and returns upTo: the
+	// publications of topic numbered up to upTo were delivered (their Deliver returned) before
+	// History read it, and every one numbered above it reaches Deliver after History was called,
+	// unless a BrokerGap reports it lost. fn's message is valid only during the call; an error of
+	// fn ends History, which returns it. If after is not 0 and the history may have dropped some
+	// publication numbered after it, History calls no fn and returns ErrHistoryGone. History is
+	// called from a goroutine of the server's, not under its locks, and may be called while Close
+	// runs (it then fails).
 	History(topic string, after uint64, fn func(BrokerMessage) error) (upTo uint64, err error)
 }
 
@@ -154,22 +157,16 @@ func (h *historyLink) start(l *brokerLink, r *recovery) error {
 // drains.
 func (h *historyLink) recover(l *brokerLink, r *recovery) {
 	last := r.after // read only by this goroutine until the replay ends
-	var upTo uint64
-	err := ErrServerClosed
-	l.gate.RLock()
-	if !l.closed {
-		upTo, err = h.b.History(r.topic, r.after, func(m BrokerMessage) error {
-			pm, err := l.prepare(m)
-			if err != nil {
-				return nil // dropped, as Deliver drops it
-			}
-			err = r.c.SendPrepared(pm, nil)
-			pm.Release()
-			last = max(last, m.TopicSeq)
-			return err
-		})
-	}
-	l.gate.RUnlock()
+	upTo, err := h.b.History(r.topic, r.after, func(m BrokerMessage) error {
+		pm, err := l.prepare(m)
+		if err != nil {
+			return nil // dropped, as Deliver drops it
+		}
+		err = r.c.SendPrepared(pm, nil)
+		pm.Release()
+		last = max(last, m.TopicSeq)
+		return err
+	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, k := range r.kept {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,8 +64,10 @@ type history struct {
 
 // topicHistory is where a joined topic's deliveries stand. last and known are set by the
 // interest goroutine before ready is closed, then by the delivering goroutine alone; History
-// reads them.
+// reads them. The delivering goroutine holds mu from a delivery to its count in last, so that
+// History reads a count whose deliveries are done.
 type topicHistory struct {
+	mu    sync.Mutex
 	store string // the subject the stream stores the topic under
 	// own is how many publications this node had made on the topic when it joined it.
 	own   uint64
@@ -276,6 +279,8 @@ func (h *history) fill(jt *joinedTopic, upTo uint64, sink api.BrokerSink) uint64
 // hand delivers one publication numbered seq, framed as data, then counts it delivered.
 func (h *history) hand(jt *joinedTopic, seq uint64, data []byte, sink api.BrokerSink) {
 	typ, nseq, node, payload, err := parseFrame(data)
+	jt.hist.mu.Lock()
+	defer jt.hist.mu.Unlock()
 	if err == nil {
 		sink.Deliver(api.BrokerMessage{Topic: jt.topic, Type: typ, Payload: payload, Node: string(node), Seq: nseq, TopicSeq: seq})
 	}
@@ -349,7 +354,9 @@ func (b *Broker) History(topic string, after uint64, fn func(api.BrokerMessage) 
 	if !jt.hist.known.Load() {
 		return 0, ErrHistoryUnavailable
 	}
+	jt.hist.mu.Lock()
 	upTo := jt.hist.last.Load()
+	jt.hist.mu.Unlock()
 	var msgs []api.BrokerMessage
 	err := h.read(jt.hist.store, after, upTo, func(s *jetstream.RawStreamMsg) error {
 		typ, nseq, node, payload, err := parseFrame(s.Data)

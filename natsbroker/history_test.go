@@ -74,10 +74,10 @@ func startHistoryNode(t testing.TB, name string, so ServerOptions, h History) hi
 
 // histClient is a WebSocket client of a historyNode: what it received, as numbers and payloads.
 type histClient struct {
-	c     *api.Conn
-	mu    sync.Mutex
-	seqs  []uint64
-	texts []string
+	c      *api.Conn
+	mu     sync.Mutex
+	seqs   []uint64
+	texts  []string
 	other  []string // what is not a publication ("gone", errors)
 	probes int      // publications of "probe", left out of seqs and texts
 }
