@@ -168,6 +168,7 @@ func (l *brokerLink) close() {
 	l.closed = true
 	l.mu.Unlock()
 	l.gate.Unlock()
+	l.hist.close(l)
 	if err := l.b.Close(); err != nil {
 		if lg := l.s.opts.Logger; lg != nil {
 			lg.Warn(LogBrokerCloseFailed, slog.String(logKeyError, err.Error()))

@@ -263,6 +263,24 @@ func (h *historyLink) end(l *brokerLink, r *recovery, err error) {
 	go r.done(err)
 }
 
+// close ends the recoveries that wait for a delivery to join, with ErrServerClosed, once the
+// server has closed its link: none will come. The others end by themselves (History fails, or
+// the joining step runs or is run when its loop stops).
+func (h *historyLink) close(l *brokerLink) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, rs := range h.recs {
+		for _, r := range slices.Clone(rs) {
+			if r.state == draining {
+				h.end(l, r, ErrServerClosed)
+			}
+		}
+	}
+}
+
 // forget takes r out of the recoveries. h.mu is held.
 func (h *historyLink) forget(r *recovery) {
 	rs := h.recs[r.topic]
