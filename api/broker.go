@@ -71,7 +71,9 @@ type BrokerMessage struct {
 
 // BrokerGap is a stretch of publications that may not have reached this node: on Topic, from
 // Node, those numbered From to To (both included). After a reconnect to the broker, when what
-// was missed cannot be known, Node is "" and From and To are 0.
+// was missed cannot be known, Node is "" and From and To are 0. A HistoryBroker reports Node ""
+// and numbers of the topic's history (BrokerMessage.TopicSeq): the publications of Topic
+// numbered From to To were lost.
 type BrokerGap struct {
 	Topic    string
 	Node     string

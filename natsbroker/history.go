@@ -256,24 +256,38 @@ func (h *history) deliver(jt *joinedTopic, m *nats.Msg, sink api.BrokerSink) {
 		return
 	}
 	if th.known.Load() && prev > th.last.Load() {
-		if reached := h.fill(jt, prev, sink); reached != prev {
-			sink.Gap(api.BrokerGap{Topic: jt.topic, From: reached + 1, To: prev})
-		}
+		h.fill(jt, prev, sink)
 	}
 	th.known.Store(true)
 	h.hand(jt, seq, m.Data, sink)
 }
 
-// fill delivers what the stream holds of jt after its last delivery and up to upTo, and returns
-// the number of the last one it delivered (the last delivery's, if none).
-func (h *history) fill(jt *joinedTopic, upTo uint64, sink api.BrokerSink) uint64 {
-	reached := jt.hist.last.Load()
-	h.read(jt.hist.store, reached, upTo, func(s *jetstream.RawStreamMsg) error {
+// fill delivers what the stream holds of jt after its last delivery and up to upTo (a
+// publication's predecessor, or math.MaxUint64 for all), and reports as a gap what it may no
+// longer hold: up to upTo, if upTo is not found, or what came between the last delivery and the
+// first found, if the stream dropped the last delivery (it drops a topic's oldest first); a
+// catch-up that cannot read the stream reports an unknown gap.
+func (h *history) fill(jt *joinedTopic, upTo uint64, sink api.BrokerSink) {
+	from := jt.hist.last.Load()
+	reached, first := from, uint64(0)
+	err := h.read(jt.hist.store, from, upTo, func(s *jetstream.RawStreamMsg) error {
+		if first == 0 {
+			first = s.Sequence
+		}
 		reached = s.Sequence
 		h.hand(jt, s.Sequence, s.Data, sink)
 		return nil
 	})
-	return reached
+	switch {
+	case err != nil && upTo == math.MaxUint64:
+		sink.Gap(api.BrokerGap{Topic: jt.topic}) // what the stream stored meanwhile is unknown
+	case err != nil || reached != upTo && upTo != math.MaxUint64:
+		sink.Gap(api.BrokerGap{Topic: jt.topic, From: reached + 1, To: upTo})
+	case first > from+1 && from != 0:
+		if kept, err := h.stored(jt.hist.store, from); err != nil || !kept {
+			sink.Gap(api.BrokerGap{Topic: jt.topic, From: from + 1, To: first - 1})
+		}
+	}
 }
 
 // hand delivers one publication numbered seq, framed as data, then counts it delivered.

@@ -370,3 +370,84 @@ func TestHistoryRefusals(t *testing.T) {
 		t.Error("history on a server without JetStream: no error")
 	}
 }
+
+// connectHistory connects a broker named name with history h to s, and opens it.
+func connectHistory(t testing.TB, s *server.Server, name string, h History) node {
+	t.Helper()
+	b, err := Connect(Options{URLs: []string{s.ClientURL()}, Node: name, ReconnectWait: 300 * time.Millisecond, History: &h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return open(t, b)
+}
+
+// joinHistory joins topic on n and waits until its Join has read where the history stands.
+func joinHistory(t testing.TB, n node, topic string) {
+	t.Helper()
+	n.Join(topic)
+	if _, err := n.History(topic, 0, func(api.BrokerMessage) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kick has s close n's connection, and waits until n knows.
+func kick(t testing.TB, s *server.Server, n node) {
+	t.Helper()
+	id, err := n.nc.GetClientID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DisconnectClientByID(id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, n.Node()+" disconnected", func() bool { return !n.connected.Load() })
+}
+
+// topicSeqs returns the TopicSeq of msgs.
+func topicSeqs(msgs []api.BrokerMessage) []uint64 {
+	var out []uint64
+	for _, m := range msgs {
+		out = append(out, m.TopicSeq)
+	}
+	return out
+}
+
+// A node whose connection drops misses what is published meanwhile; once reconnected it reads it
+// back from the stream at once, without waiting for another publication, in order, and reports
+// no gap. With a history too short for what it missed, it delivers what the stream still holds
+// and reports the rest as a gap, in stream numbers.
+func TestHistoryReconnectReadsBack(t *testing.T) {
+	s := startServer(t, ServerOptions{JetStream: &JetStreamOptions{StoreDir: t.TempDir()}})
+	x := connectHistory(t, s, "x", History{Count: 3})
+	y := connectHistory(t, s, "y", History{Count: 3})
+	joinHistory(t, y, "t")
+	publishRun(t, x, "t", 1, 2)
+	waitFor(t, 5*time.Second, "the first publications", func() bool { return len(y.sink.topic("t")) == 2 })
+	kick(t, s, y)
+	publishRun(t, x, "t", 3, 5) // the stream keeps 4: all y missed
+	waitFor(t, 5*time.Second, "y reconnected", func() bool { return y.connected.Load() })
+	waitFor(t, 5*time.Second, "what y missed", func() bool { return len(y.sink.topic("t")) == 5 })
+	if err := checkRun(y.sink.topic("t"), "x", 1, 5); err != nil {
+		t.Error(err)
+	}
+	if g := y.sink.gapList(); len(g) != 0 {
+		t.Errorf("gaps %v", g)
+	}
+	seqs := topicSeqs(y.sink.topic("t"))
+	if !slices.IsSorted(seqs) || len(slices.Compact(slices.Clone(seqs))) != 5 {
+		t.Errorf("numbers %v", seqs)
+	}
+
+	kick(t, s, y)
+	publishRun(t, x, "t", 6, 12) // the stream keeps 9..12: 6..8 are lost to y
+	waitFor(t, 5*time.Second, "y reconnected", func() bool { return y.connected.Load() })
+	waitFor(t, 5*time.Second, "what the stream kept", func() bool { return len(y.sink.topic("t")) == 9 })
+	if err := checkRun(y.sink.topic("t")[5:], "x", 9, 12); err != nil {
+		t.Error(err)
+	}
+	got := y.sink.topic("t")
+	want := api.BrokerGap{Topic: "t", From: got[4].TopicSeq + 1, To: got[5].TopicSeq - 1}
+	if g := y.sink.gapList(); !slices.Equal(g, []api.BrokerGap{want}) {
+		t.Errorf("gaps %v, want %v", g, want)
+	}
+}
