@@ -1,24 +1,10 @@
 package api
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-)
-
-// Errors of Conn.SubscribeFrom.
-var (
-	// ErrHistoryGone says that the topic's history no longer reaches back to the publication the
-	// connection asked to recover from: some of what it missed may have been dropped. Nothing was
-	// sent and the connection is not subscribed; SubscribeFrom(topic, 0, ...) sends all that the
-	// history still holds.
-	ErrHistoryGone = errors.New("websocket: the topic's history no longer reaches back that far")
-	// ErrNoHistory says that the server's broker keeps no history (see HistoryBroker).
-	ErrNoHistory = errors.New("websocket: the server's broker keeps no history")
-	// ErrSubscribed says that the connection is subscribed to the topic already, or recovering it.
-	ErrSubscribed = errors.New("websocket: already subscribed to the topic")
 )
 
 // A HistoryBroker is a Broker that keeps a bounded history of each topic and numbers its
