@@ -390,3 +390,59 @@ func TestHistorySubscribeFromRefusals(t *testing.T) {
 		t.Errorf("recovered connection's topics %q", got)
 	}
 }
+
+// Over TLS, whose connections have no event loop (the step that joins runs at once, in the
+// delivering goroutine), a recovery is exact as well.
+func TestHistoryRecoversOverTLS(t *testing.T) {
+	wstest.CheckLeaks(t)
+	b := newFakeHistory(100)
+	serverCfg, clientCfg := wstest.TLSConfigs(t)
+	opts := historyOptions(b)
+	opts.TLSConfig = serverCfg
+	recovered := make(chan error, 1)
+	s, addr := startServer(t, opts, func(c *Conn) {
+		if c.Path() == "/from/2" {
+			c.SubscribeFrom("news", 2, func(err error) { recovered <- err })
+			return
+		}
+		c.Subscribe("news")
+	})
+	dial := func(path string) chan string {
+		texts := make(chan string, 64)
+		c, err := Connect("wss://"+addr+path, &ClientOptions{TLSConfig: clientCfg}, func(c *Conn) {
+			c.OnText(func(_ *Conn, text string) { texts <- text })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(1000, "") })
+		return texts
+	}
+	expect := func(who string, texts chan string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if got := recv(t, texts); got != w {
+				t.Fatalf("%s: got %q, want %q", who, got, w)
+			}
+		}
+	}
+	live := dial("/live")
+	waitUntil(t, "the live subscriber", func() bool { return s.Subscribers("news") == 1 })
+	publishM(t, s, "news", 1, 4)
+	expect("live", live, histTexts(1, 4)...)
+	b.waitDelivered(t, "news", 4)
+	entered, release := b.gate()
+	from := dial("/from/2")
+	recv(t, entered)
+	publishM(t, s, "news", 5, 6)
+	b.waitDelivered(t, "news", 6)
+	release()
+	if err := recv(t, recovered); err != nil {
+		t.Fatalf("SubscribeFrom: %v", err)
+	}
+	publishM(t, s, "news", 7, 7)
+	b.waitDelivered(t, "news", 7)
+	s.Broadcast(prepared(t, TextMessage, []byte("end")))
+	expect("recovered", from, append(histTexts(3, 7), "end")...)
+	expect("live", live, append(histTexts(5, 7), "end")...)
+}
