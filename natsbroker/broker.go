@@ -266,7 +266,7 @@ func (b *Broker) apply(c change) {
 	if err == nil {
 		c.jt.sub = sub
 		if c.jt.hist != nil && b.nc.Flush() == nil {
-			b.catchUp(c.jt, true)
+			b.catchUp(c.jt)
 		}
 		return
 	}

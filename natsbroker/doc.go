@@ -54,6 +54,7 @@
 //     after subscribing, it reads back at once what the stream stored meanwhile (a slow
 //     consumer is still reported as an unknown gap, and read back with the topic's next
 //     publication);
+//   - reading back from the stream holds up the node's other deliveries meanwhile;
 //   - a Join reads where the topic's stream stands before subscribing, and delivers what follows
 //     (for this node's own publications, what follows the Join call);
 //   - History(topic, S) gives the stored publications after S up to the last this node

@@ -203,21 +203,13 @@ func (b *Broker) ownSince(data []byte, own uint64) bool {
 // subscription took effect), or once the connection is restored (what was published while it
 // was down): a message without a number in b.in. It reports false if the delivery queue is full
 // (then the next publication of the topic brings what was missed).
-func (b *Broker) catchUp(jt *joinedTopic, wait bool) bool {
-	m := &nats.Msg{Subject: jt.subject}
-	if !wait {
-		select {
-		case b.in <- m:
-			return true
-		default:
-			return false
-		}
-	}
+func (b *Broker) catchUp(jt *joinedTopic) bool {
 	select {
-	case b.in <- m:
-	case <-b.done:
+	case b.in <- &nats.Msg{Subject: jt.subject}:
+		return true
+	default:
+		return false
 	}
-	return true
 }
 
 // catchUpAll queues a catch-up of every joined topic, after a reconnect; a topic whose catch-up
@@ -230,7 +222,7 @@ func (b *Broker) catchUpAll(sink api.BrokerSink) {
 	}
 	b.subMu.RUnlock()
 	for _, jt := range jts {
-		if !b.catchUp(jt, false) {
+		if !b.catchUp(jt) {
 			sink.Gap(api.BrokerGap{Topic: jt.topic})
 		}
 	}
@@ -243,7 +235,11 @@ func (b *Broker) catchUpAll(sink api.BrokerSink) {
 // goroutine.
 func (h *history) deliver(jt *joinedTopic, m *nats.Msg, sink api.BrokerSink) {
 	th := jt.hist
-	<-th.ready
+	select {
+	case <-th.ready:
+	case <-h.ctx.Done(): // closed before the Join was made
+		return
+	}
 	seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 	if err != nil {
 		if th.known.Load() {
