@@ -259,30 +259,32 @@ func (h *history) deliver(jt *joinedTopic, m *nats.Msg, sink api.BrokerSink) {
 }
 
 // fill delivers what the stream holds of jt after its last delivery and up to upTo (a
-// publication's predecessor, or math.MaxUint64 for all), and reports as a gap what it may no
-// longer hold: up to upTo, if upTo is not found, or what came between the last delivery and the
-// first found, if the stream dropped the last delivery (it drops a topic's oldest first); a
-// catch-up that cannot read the stream reports an unknown gap.
+// publication's predecessor, or math.MaxUint64 for all), and reports as gaps, where they fall
+// among the deliveries, what it may no longer hold: what came between the last delivery and the
+// first found, if the stream dropped the last delivery (it drops a topic's oldest first), and up
+// to upTo, if upTo is not found. A catch-up that cannot read the stream reports an unknown gap.
 func (h *history) fill(jt *joinedTopic, upTo uint64, sink api.BrokerSink) {
 	from := jt.hist.last.Load()
-	reached, first := from, uint64(0)
+	var msgs []*jetstream.RawStreamMsg
 	err := h.read(jt.hist.store, from, upTo, func(s *jetstream.RawStreamMsg) error {
-		if first == 0 {
-			first = s.Sequence
-		}
-		reached = s.Sequence
-		h.hand(jt, s.Sequence, s.Data, sink)
+		msgs = append(msgs, s)
 		return nil
 	})
-	switch {
-	case err != nil && upTo == math.MaxUint64:
+	if err != nil && upTo == math.MaxUint64 {
 		sink.Gap(api.BrokerGap{Topic: jt.topic}) // what the stream stored meanwhile is unknown
-	case err != nil || reached != upTo && upTo != math.MaxUint64:
-		sink.Gap(api.BrokerGap{Topic: jt.topic, From: reached + 1, To: upTo})
-	case first > from+1 && from != 0:
+	}
+	if len(msgs) > 0 && msgs[0].Sequence > from+1 && from != 0 {
 		if kept, err := h.stored(jt.hist.store, from); err != nil || !kept {
-			sink.Gap(api.BrokerGap{Topic: jt.topic, From: from + 1, To: first - 1})
+			sink.Gap(api.BrokerGap{Topic: jt.topic, From: from + 1, To: msgs[0].Sequence - 1})
 		}
+	}
+	reached := from
+	for _, s := range msgs {
+		h.hand(jt, s.Sequence, s.Data, sink)
+		reached = s.Sequence
+	}
+	if upTo != math.MaxUint64 && reached != upTo {
+		sink.Gap(api.BrokerGap{Topic: jt.topic, From: reached + 1, To: upTo})
 	}
 }
 
