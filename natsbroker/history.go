@@ -114,9 +114,10 @@ func newHistory(nc *nats.Conn, o Options) (*history, error) {
 		Discard:           jetstream.DiscardOld,
 		RePublish:         &jetstream.RePublish{Source: o.Prefix + ".*", Destination: o.Prefix + ".live.{{wildcard(1)}}"},
 	}
+	// A JetStream cluster without a leader yet leaves a request unanswered: ask again often.
 	deadline := time.Now().Add(2 * h.timeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), min(h.timeout, time.Second))
 		h.stream, err = js.CreateOrUpdateStream(ctx, cfg)
 		cancel()
 		if err == nil || time.Now().After(deadline) {

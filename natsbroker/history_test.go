@@ -300,7 +300,7 @@ func TestHistoryRecoveryOnAnotherNode(t *testing.T) {
 		wg.Go(func() {
 			nodes[i] = startHistoryNode(t, fmt.Sprintf("node%d", i), ServerOptions{
 				Name: fmt.Sprintf("js%d", i), Cluster: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-			}, History{Count: 100, Timeout: 10 * time.Second})
+			}, History{Count: 100})
 			mu.Lock()
 			servers = append(servers, nodes[i].b.Server())
 			mu.Unlock()
