@@ -337,6 +337,36 @@ func TestHistoryDrainsToItsNumber(t *testing.T) {
 	expectTexts(t, peers[0], "live", append(histTexts(1, 4), "end")...)
 }
 
+// A recovery that drains when the server closes is ended with ErrServerClosed: no delivery will
+// come to end it.
+func TestHistoryDrainEndsWithServer(t *testing.T) {
+	wstest.CheckLeaks(t)
+	b := newFakeHistory(100)
+	s, _, conns := fanoutServer(t, historyOptions(b), 2)
+	conns[0].Subscribe("news")
+	b.hold.Lock()
+	publishM(t, s, "news", 1, 3) // stored, not delivered
+	done, errs := doneCh()
+	conns[1].SubscribeFrom("news", 3, done)
+	waitUntil(t, "the recovery to drain", func() bool {
+		h := s.link.hist
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		rs := h.recs["news"]
+		return len(rs) == 1 && rs[0].state == draining
+	})
+	closed := make(chan struct{})
+	go func() {
+		s.Close(nil) // the broker's Close waits for its goroutine, held
+		close(closed)
+	}()
+	if err := recv(t, errs); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("draining at Close: %v, want ErrServerClosed", err)
+	}
+	b.hold.Unlock()
+	recv(t, closed)
+}
+
 // SubscribeFrom refuses without a HistoryBroker (or one that keeps no history, whose
 // publications reach the local subscribers at once), on a topic subscribed or recovering, and
 // on a connection closed.
