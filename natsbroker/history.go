@@ -158,10 +158,10 @@ func (b *Broker) topicHistory(topic string) *topicHistory {
 // errFound ends a read of the stream that found what it looked for.
 var errFound = errors.New("found")
 
-// join records where topic's history stands, before the interest goroutine subscribes: from
-// there on, what arrives is joined to it without a gap (see deliver). The join takes effect at
-// the Join for this node's own publications: if some made after it are stored already, it
-// stands before the first of them.
+// joinHistory records where a topic's history stands, before the interest goroutine
+// subscribes: from there on, what arrives is joined to it without a gap (see deliver). For this
+// node's own publications the join takes effect at the Join call: if some made after it are
+// stored already, it stands before the first of them.
 func (b *Broker) joinHistory(th *topicHistory) {
 	h := b.hist
 	defer close(th.ready)
