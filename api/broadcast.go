@@ -82,12 +82,15 @@ type fanout struct {
 	keep    func(*Conn) bool // nil: every connection
 	topic   string
 	toTopic bool // to topic's subscribers, instead of to the connections keep chooses
+	// act, when set, is no message (pm is nil) but a step the loop takes in its turn between the
+	// fan-outs queued before and after it (a recovered subscription joining its topic).
+	act func()
 }
 
 // sameReceivers reports whether g goes to the receivers f goes to, known without a filter: every
 // connection, or the subscribers of one topic.
 func (f *fanout) sameReceivers(g *fanout) bool {
-	return f.keep == nil && g.keep == nil && f.toTopic == g.toTopic && f.topic == g.topic
+	return f.keep == nil && g.keep == nil && f.act == nil && g.act == nil && f.toTopic == g.toTopic && f.topic == g.topic
 }
 
 // fanout hands f to every part of the registry that has a receiver for it.

@@ -63,11 +63,17 @@ type BrokerMessage struct {
 	// Seq numbers the publications of Node on Topic: 1, 2, 3... A receiver that sees a number
 	// skipped knows what it missed.
 	Seq uint64
+	// TopicSeq, set by a HistoryBroker, numbers the publication in its topic's history, the
+	// same on every node: it grows with each publication of the topic, but not by one (the
+	// numbers are shared by all topics). 0 without history.
+	TopicSeq uint64
 }
 
 // BrokerGap is a stretch of publications that may not have reached this node: on Topic, from
 // Node, those numbered From to To (both included). After a reconnect to the broker, when what
-// was missed cannot be known, Node is "" and From and To are 0.
+// was missed cannot be known, Node is "" and From and To are 0. A HistoryBroker reports Node ""
+// and numbers of the topic's history (BrokerMessage.TopicSeq): the publications of Topic
+// numbered From to To were lost.
 type BrokerGap struct {
 	Topic    string
 	Node     string

@@ -39,6 +39,8 @@ type brokerLink struct {
 	mu     sync.Mutex
 	shards map[string]int // topic -> how many of the server's shards have a subscriber to it
 
+	hist *historyLink // the recoveries, with a HistoryBroker; nil otherwise
+
 	published, publishErrors, received, gaps atomic.Uint64
 	errLimit                                 logLimit // of LogBrokerPublishFailed
 }
@@ -49,6 +51,9 @@ func openBroker(s *Server, b Broker) (*brokerLink, error) {
 		return nil, nil
 	}
 	l := &brokerLink{b: b, s: s}
+	if hb, ok := b.(HistoryBroker); ok && hb.KeepsHistory() {
+		l.hist = &historyLink{b: hb}
+	}
 	if err := b.Open(l); err != nil {
 		return nil, err
 	}
@@ -127,11 +132,13 @@ func (l *brokerLink) Deliver(m BrokerMessage) {
 		return
 	}
 	l.received.Add(1)
-	pm, err := NewPreparedMessage(m.Type, m.Payload)
+	pm, err := l.prepare(m)
 	if err != nil {
 		return
 	}
-	l.s.fanout(fanout{pm: pm, topic: m.Topic, toTopic: true})
+	if !l.hist.deliver(l, m, pm) {
+		l.s.fanout(fanout{pm: pm, topic: m.Topic, toTopic: true})
+	}
 	pm.Release()
 }
 
@@ -161,6 +168,7 @@ func (l *brokerLink) close() {
 	l.closed = true
 	l.mu.Unlock()
 	l.gate.Unlock()
+	l.hist.close(l)
 	if err := l.b.Close(); err != nil {
 		if lg := l.s.opts.Logger; lg != nil {
 			lg.Warn(LogBrokerCloseFailed, slog.String(logKeyError, err.Error()))

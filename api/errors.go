@@ -201,3 +201,16 @@ var (
 	// ErrServerListening: Listen or Serve on a server that is already listening.
 	ErrServerListening = errors.New("websocket: server is already listening")
 )
+
+// Errors of Conn.SubscribeFrom, handed to its callback (see HistoryBroker).
+var (
+	// ErrHistoryGone: the topic's history no longer reaches back to the publication the
+	// connection asked to recover from: some of what it missed may have been dropped. Nothing was
+	// sent and the connection is not subscribed; SubscribeFrom(topic, 0, ...) sends all that the
+	// history still holds.
+	ErrHistoryGone = errors.New("websocket: the topic's history no longer reaches back that far")
+	// ErrNoHistory: the server's broker keeps no history (see HistoryBroker).
+	ErrNoHistory = errors.New("websocket: the server's broker keeps no history")
+	// ErrSubscribed: the connection is subscribed to the topic already, or recovering it.
+	ErrSubscribed = errors.New("websocket: already subscribed to the topic")
+)

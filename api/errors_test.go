@@ -244,6 +244,9 @@ var apiErrors = map[string]error{
 	"ErrInputOverflow":        ErrInputOverflow,
 	"ErrServerClosed":         ErrServerClosed,
 	"ErrServerListening":      ErrServerListening,
+	"ErrHistoryGone":          ErrHistoryGone,
+	"ErrNoHistory":            ErrNoHistory,
+	"ErrSubscribed":           ErrSubscribed,
 }
 
 // Every exported error variable of the package is declared in errors.go, with a doc comment, and

@@ -174,6 +174,14 @@ type ServerOptions struct {
 	// their way to this node (see BrokerGap). It runs on the broker's goroutine, under no lock of
 	// the server, and must not block for long.
 	OnBrokerGap func(BrokerGap)
+	// SequencedPayload, when set, makes what the subscribers receive of a publication that a
+	// HistoryBroker numbered (BrokerMessage.TopicSeq), so that a client learns the number to
+	// recover from (Conn.SubscribeFrom): it returns the payload to send, of the publication's
+	// type, for one publication of topic numbered seq. It runs once per publication per node
+	// (and once per publication a recovering connection replays), from any goroutine; what it
+	// returns is copied, so it may reuse its buffer only if it is safe for concurrent use. nil
+	// sends the payload as published.
+	SequencedPayload func(topic string, seq uint64, payload []byte) []byte
 }
 
 // KeepNoHeaders is a ServerOptions.KeepHeaders that keeps no header: Headers returns nil once the

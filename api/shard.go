@@ -84,7 +84,9 @@ func (sh *shard) enqueue(f fanout) {
 		sh.deliverNow(f)
 		return
 	}
-	f.pm.plain.Retain()
+	if f.pm != nil {
+		f.pm.plain.Retain()
+	}
 	sh.mu.Lock()
 	sh.pending = append(sh.pending, f)
 	schedule := !sh.scheduled
@@ -96,6 +98,7 @@ func (sh *shard) enqueue(f fanout) {
 		batch := sh.pending
 		sh.pending, sh.scheduled = nil, false
 		sh.mu.Unlock()
+		runActs(batch)
 		releaseAll(batch)
 	}
 }
@@ -111,6 +114,11 @@ func (sh *shard) run() {
 	sh.mu.Unlock()
 	for i := 0; i < len(batch); {
 		f := &batch[i]
+		if f.act != nil {
+			f.act()
+			i++
+			continue
+		}
 		pms := sh.run1[:0]
 		for ; i < len(batch) && (len(pms) == 0 || f.sameReceivers(&batch[i])); i++ {
 			pms = append(pms, batch[i].pm)
@@ -159,6 +167,10 @@ func (sh *shard) queueOnLoop(c *Conn, joined *engine.Shared, pms []*PreparedMess
 
 // deliverNow writes f to the receivers of a shard without a loop, from the caller's goroutine.
 func (sh *shard) deliverNow(f fanout) {
+	if f.act != nil {
+		f.act()
+		return
+	}
 	sh.connMu.RLock()
 	defer sh.connMu.RUnlock()
 	sh.receivers(f, func(c *Conn) { _ = c.ec.WriteShared(f.pm.frameFor(c), nil) })
@@ -187,7 +199,18 @@ func (sh *shard) receivers(f fanout, send func(*Conn)) {
 // releaseAll gives back the references a batch of fan-outs took, and clears it.
 func releaseAll(batch []fanout) {
 	for i := range batch {
-		batch[i].pm.plain.Release()
+		if batch[i].pm != nil {
+			batch[i].pm.plain.Release()
+		}
 		batch[i] = fanout{}
+	}
+}
+
+// runActs takes the steps of a batch that no loop will run, so that they are not lost.
+func runActs(batch []fanout) {
+	for i := range batch {
+		if batch[i].act != nil {
+			batch[i].act()
+		}
 	}
 }

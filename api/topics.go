@@ -119,9 +119,12 @@ func (s *Server) Publish(topic string, typ MessageType, payload []byte) error {
 // PublishPrepared sends pm to the connections subscribed to topic when the publication is
 // delivered, with the policy, order and timing of Broadcast. With a ServerOptions.Broker, it then
 // hands pm's payload to the broker for the subscribers on the other nodes; the local ones never
-// wait on it.
+// wait on it. With a HistoryBroker, which numbers the publication, the local subscribers receive
+// it from the broker, numbered, as the other nodes' subscribers do (see HistoryBroker).
 func (s *Server) PublishPrepared(topic string, pm *PreparedMessage) {
-	s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
+	if s.link == nil || s.link.hist == nil {
+		s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
+	}
 	if s.link != nil {
 		s.link.publish(topic, pm)
 	}

@@ -2,6 +2,7 @@ package natsbroker
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,9 @@ type Broker struct {
 	opts Options
 	nc   *nats.Conn
 	srv  *server.Server // the embedded server this broker owns, or nil
+	// storeDir is the embedded server's temporary JetStream directory, removed by Close, or "".
+	storeDir string
+	hist     *history // with Options.History, nil otherwise
 	// header is this node's frame prefix (frameHeader); bufs holds frames for reuse.
 	header []byte
 	bufs   sync.Pool
@@ -95,6 +99,7 @@ type joinedTopic struct {
 	topic, subject string
 	sub            *nats.Subscription
 	peers          map[string]*peer
+	hist           *topicHistory // with history, instead of peers
 }
 
 // change is a Join (join set) or a Leave of jt, queued for the interest goroutine.
@@ -149,6 +154,12 @@ func connect(o Options, url string, srv *server.Server) (*Broker, error) {
 	if b.nc, err = nats.Connect(url, opts...); err != nil {
 		return nil, err
 	}
+	if o.History != nil {
+		if b.hist, err = newHistory(b.nc, o); err != nil {
+			b.nc.Close()
+			return nil, err
+		}
+	}
 	b.maxPayload.Store(b.nc.MaxPayload())
 	b.connected.Store(true)
 	return b, nil
@@ -186,7 +197,7 @@ func (b *Broker) Join(topic string) {
 		b.subMu.Unlock()
 		return
 	}
-	jt := &joinedTopic{topic: topic, subject: topicSubject(b.opts.Prefix, topic), peers: make(map[string]*peer)}
+	jt := &joinedTopic{topic: topic, subject: b.subject(topic), peers: make(map[string]*peer), hist: b.topicHistory(topic)}
 	b.joined[topic] = jt
 	b.bySubject[jt.subject] = jt
 	b.subMu.Unlock()
@@ -248,9 +259,15 @@ func (b *Broker) apply(c change) {
 		}
 		return
 	}
+	if c.jt.hist != nil {
+		b.joinHistory(c.jt.hist)
+	}
 	sub, err := b.nc.ChanSubscribe(c.jt.subject, b.in)
 	if err == nil {
 		c.jt.sub = sub
+		if c.jt.hist != nil && b.nc.Flush() == nil {
+			b.catchUp(c.jt)
+		}
 		return
 	}
 	b.subMu.Lock()
@@ -364,6 +381,10 @@ func (b *Broker) deliver(m *nats.Msg) {
 	if jt == nil {
 		return
 	}
+	if jt.hist != nil {
+		b.hist.deliver(jt, m, sink)
+		return
+	}
 	typ, seq, node, payload, err := parseFrame(m.Data)
 	if err != nil {
 		return
@@ -399,6 +420,11 @@ func (b *Broker) reconnected(nc *nats.Conn) {
 	b.connected.Store(true)
 	b.subMu.RLock()
 	sink := b.sink
+	if b.hist != nil && sink != nil {
+		b.subMu.RUnlock()
+		b.catchUpAll(sink)
+		return
+	}
 	topics := make([]string, 0, len(b.joined))
 	for t := range b.joined {
 		topics = append(topics, t)
@@ -443,6 +469,7 @@ func (b *Broker) Close() error {
 		b.subClosed = true
 		b.subMu.Unlock()
 		close(b.done)
+		b.hist.close()
 		b.wg.Wait()
 		b.subMu.Lock()
 		b.sink = nil
@@ -454,6 +481,9 @@ func (b *Broker) Close() error {
 		if b.srv != nil {
 			b.srv.Shutdown()
 			b.srv.WaitForShutdown()
+		}
+		if b.storeDir != "" {
+			os.RemoveAll(b.storeDir)
 		}
 	})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -35,6 +36,18 @@ type ServerOptions struct {
 	Name string
 	// ReadyTimeout bounds the wait for the server to accept connections; 0 means 10 s.
 	ReadyTimeout time.Duration
+	// JetStream, when set, runs JetStream on the server, for Options.History. In a cluster,
+	// every node runs it, and each needs a Name of its own (the nodes form a JetStream cluster
+	// through their routes, and elect its leader first).
+	JetStream *JetStreamOptions
+}
+
+// JetStreamOptions configures JetStream on an embedded server.
+type JetStreamOptions struct {
+	// StoreDir is where JetStream keeps its files (streams stored in files, and the state of a
+	// JetStream cluster). "" means a temporary directory, which the Broker of Embedded removes
+	// when it closes (a caller of StartServer removes filepath.Dir(s.StoreDir()) after Shutdown).
+	StoreDir string
 }
 
 // errClusterNoListen says that a cluster was asked of a server without a client listener.
@@ -43,13 +56,31 @@ var errClusterNoListen = errors.New("natsbroker: a cluster needs a client listen
 // StartServer starts a NATS server in the process and returns it once it accepts connections.
 // Shut it down with its Shutdown method. Embedded is StartServer and a Broker connected to it.
 func StartServer(so ServerOptions) (*server.Server, error) {
+	s, _, err := launch(so)
+	return s, err
+}
+
+// launch is StartServer, which also returns the temporary JetStream directory it made, or
+// "".
+func launch(so ServerOptions) (_ *server.Server, tmp string, err error) {
 	opts, err := so.serverOptions()
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if so.JetStream != nil && opts.StoreDir == "" {
+		if tmp, err = os.MkdirTemp("", "natsbroker-js-"); err != nil {
+			return nil, "", fmt.Errorf("natsbroker: JetStream store: %w", err)
+		}
+		opts.StoreDir = tmp
+		defer func() {
+			if err != nil {
+				os.RemoveAll(tmp)
+			}
+		}()
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("natsbroker: embedded server: %w", err)
+		return nil, "", fmt.Errorf("natsbroker: embedded server: %w", err)
 	}
 	go s.Start()
 	wait := so.ReadyTimeout
@@ -59,15 +90,15 @@ func StartServer(so ServerOptions) (*server.Server, error) {
 	if !s.ReadyForConnections(wait) {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, fmt.Errorf("natsbroker: embedded server not ready within %v", wait)
+		return nil, "", fmt.Errorf("natsbroker: embedded server not ready within %v", wait)
 	}
-	return s, nil
+	return s, tmp, nil
 }
 
 // Embedded starts a NATS server in the process (StartServer) and returns a Broker connected to
 // it in process, without a socket. Closing the broker shuts the server down.
 func Embedded(so ServerOptions, o Options) (*Broker, error) {
-	s, err := StartServer(so)
+	s, tmp, err := launch(so)
 	if err != nil {
 		return nil, err
 	}
@@ -75,14 +106,21 @@ func Embedded(so ServerOptions, o Options) (*Broker, error) {
 	if err != nil {
 		s.Shutdown()
 		s.WaitForShutdown()
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
 		return nil, err
 	}
+	b.storeDir = tmp
 	return b, nil
 }
 
 // serverOptions translates so into nats-server's options: no logging, no signal handling.
 func (so ServerOptions) serverOptions() (*server.Options, error) {
 	opts := &server.Options{ServerName: so.Name, NoLog: true, NoSigs: true, DontListen: so.DontListen}
+	if so.JetStream != nil {
+		opts.JetStream, opts.StoreDir = true, so.JetStream.StoreDir
+	}
 	if !so.DontListen {
 		listen := so.Listen
 		if listen == "" {

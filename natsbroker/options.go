@@ -42,6 +42,11 @@ type Options struct {
 	// DeliveryQueue is how many received messages may wait for the sink before NATS's reader
 	// drops them (and reports a gap); 0 means 65536.
 	DeliveryQueue int
+	// History, when set, keeps a bounded history of each topic on JetStream, numbers its
+	// publications the same on every node, and lets a client recover what it missed (see
+	// History, and api.HistoryBroker). The NATS server must run JetStream (ServerOptions.JetStream
+	// for Embedded). nil, the default, is core NATS alone.
+	History *History
 }
 
 // errNodeTooLong says that Options.Node is longer than MaxNodeID bytes.
