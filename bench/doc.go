@@ -9,7 +9,9 @@
 //   - e2e_test.go: end to end over loopback, echo round trips with 1, 100 and 1,000 connections,
 //     broadcast to 1,000 and 10,000 connections, and handshakes; one raw client of our own
 //     (wire_test.go) against every library's server (servers_test.go), each server in a child
-//     process (child_test.go) that reports its own CPU time and allocations.
+//     process (child_test.go) that reports its own CPU time and allocations; beside them the
+//     limit row, a minimal server on gnet (internal/limit, which cmd/peerecho -lib gnet serves
+//     for cmd/loadgen too).
 //
 // Run the suite once (about 2 minutes):
 //

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs cmd/loadgen against cmd/echo (wsloop) and cmd/peerecho (every peer), a fresh server process
-# per run, and writes each result to bench/loadgen/MODE-LIB.json (and the summary to .txt).
+# Runs cmd/loadgen against cmd/echo (wsloop) and cmd/peerecho (every peer, and "gnet": the limit
+# row, internal/limit's minimal server on gnet), a fresh server process per run, and writes each
+# result to bench/loadgen/MODE-LIB.json (and the summary to .txt).
 # `make -C bench loadgen` calls it; RESULTS.md's "loadgen runs" section is written from the files.
 #
-#	bench/loadgen/run.sh [LIB...]        # default: wsloop gorilla gobwas gws nbio coder
+#	bench/loadgen/run.sh [LIB...]        # default: wsloop gorilla gobwas gws nbio coder gnet
 #	MODES="echo idle10k" bench/loadgen/run.sh wsloop
 #	OUT=/tmp/pass2 bench/loadgen/run.sh   # results elsewhere
 #	SERVER_FLAGS=-deflate-takeover LOADGEN_FLAGS="-deflate-takeover -warm -size 1024" TAG=-takeover \
@@ -19,7 +20,7 @@ read -r -a loadgen_flags <<<"${LOADGEN_FLAGS:-}"
 tag=${TAG:-}
 mkdir -p "$out"
 libs=("$@")
-[ ${#libs[@]} -gt 0 ] || libs=(wsloop gorilla gobwas gws nbio coder)
+[ ${#libs[@]} -gt 0 ] || libs=(wsloop gorilla gobwas gws nbio coder gnet) # gnet: the limit row
 modes=(${MODES:-echo idle10k idle19k broadcast handshake})
 bin=$(mktemp -d /tmp/wsloop-loadgen.XXXXXX)
 trap 'rm -rf "$bin"' EXIT

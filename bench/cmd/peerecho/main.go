@@ -1,7 +1,7 @@
 // Command peerecho is cmd/echo's server built on one of the peers of the comparison, so that
 // cmd/loadgen can put every library under the same load:
 //
-//	peerecho -lib gorilla|gobwas|gws|nbio|coder -addr 127.0.0.1:9001
+//	peerecho -lib gorilla|gobwas|gws|nbio|coder|gnet -addr 127.0.0.1:9001
 //
 // As in cmd/echo, / and /echo echo each message with its type; /broadcast sends every message it
 // receives to every connection on /broadcast, the sender included; GET /stats answers a JSON
@@ -12,7 +12,8 @@
 // Each library is set up as in bench/servers_test.go, the way its documentation recommends for
 // speed: gorilla and coder on net/http with a goroutine per connection, gobwas with its
 // zero-copy upgrade and frame API on a goroutine per connection, gws with its own server, nbio
-// with its non-blocking engine. Broadcasts build the frame once where the library can (gorilla's
+// with its non-blocking engine; gnet is not a library but the benchmarks' limit row
+// (internal/limit, see gnet.go). Broadcasts build the frame once where the library can (gorilla's
 // PreparedMessage, gobwas' compiled frame, gws' Broadcaster) and are spread over GOMAXPROCS
 // goroutines (peerkit.Fanout), as in the benchmarks.
 package main
@@ -55,7 +56,7 @@ var conns atomic.Int64
 var deflate, deflateTakeover bool
 
 func main() {
-	lib := flag.String("lib", "", "the library: gorilla, gobwas, gws, nbio or coder")
+	lib := flag.String("lib", "", "the library: gorilla, gobwas, gws, nbio, coder, or gnet (the limit row)")
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port to listen on (port 0 picks a free port)")
 	flag.BoolVar(&deflate, "deflate", false, "gorilla and gws: accept permessage-deflate (gws without context takeover)")
 	flag.BoolVar(&deflateTakeover, "deflate-takeover", false, "gws: accept permessage-deflate with context takeover both ways")
@@ -78,8 +79,10 @@ func main() {
 		err = nbioServe(ln)
 	case "coder":
 		go http.Serve(ln, coderHandler())
+	case "gnet":
+		err = gnetServe(ln)
 	default:
-		fmt.Fprintln(os.Stderr, "peerecho: -lib must be gorilla, gobwas, gws, nbio or coder")
+		fmt.Fprintln(os.Stderr, "peerecho: -lib must be gorilla, gobwas, gws, nbio, coder or gnet")
 		os.Exit(2)
 	}
 	if err != nil {
@@ -118,8 +121,8 @@ func serveStats(w http.ResponseWriter, r *http.Request) {
 	w.Write(statsJSON(r.URL.Query().Get("gc") == "1"))
 }
 
-// writeRawStats answers GET /stats on a bare connection, for the libraries that parse the
-// request themselves (gobwas, gws).
+// writeRawStats answers GET /stats on a bare connection, for the servers that parse the
+// request themselves (gobwas, gws, gnet).
 func writeRawStats(w io.Writer, gc bool) {
 	body := statsJSON(gc)
 	fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
@@ -220,14 +223,22 @@ func isTemporary(err error) bool {
 	return errno == syscall.EMFILE || errno == syscall.ENFILE || errno == syscall.ECONNABORTED
 }
 
-// The request lines of GET /stats and GET /stats?gc=1, as far as gobwasHandle looks.
+// The request lines of GET /stats and GET /stats?gc=1, as far as statsRequest looks.
 var statsPrefix, statsGCPrefix = []byte("GET /stats "), []byte("GET /stats?gc=1 ")
+
+// statsRequest reports whether the request starting with head is a GET /stats, and whether it
+// asks for a collection first (?gc=1); head needs len(statsGCPrefix) bytes at most.
+func statsRequest(head []byte) (stats, gc bool) {
+	gc = bytes.HasPrefix(head, statsGCPrefix)
+	return gc || bytes.HasPrefix(head, statsPrefix), gc
+}
 
 func gobwasHandle(nc net.Conn, subs *peerkit.Registry[*peerkit.GobwasConn]) {
 	defer nc.Close()
 	br := bufio.NewReaderSize(nc, 4096)
-	if head, _ := br.Peek(len(statsGCPrefix)); bytes.HasPrefix(head, statsPrefix) || bytes.Equal(head, statsGCPrefix) {
-		writeRawStats(nc, bytes.Equal(head, statsGCPrefix))
+	head, _ := br.Peek(len(statsGCPrefix))
+	if stats, gc := statsRequest(head); stats {
+		writeRawStats(nc, gc)
 		return
 	}
 	var path string

@@ -24,7 +24,7 @@ import (
 // peersKind names every peer but wsloop and the limit in the legend.
 const peersKind = "peers"
 
-// limitPeer is the peer name of the limit row (bench/limit_test.go), charted when a run has it.
+// limitPeer is the peer name of the limit row (bench/internal/limit), charted when a run has it.
 const limitPeer = "gnet"
 
 // chartPeers are the bars of every panel, in this order, each one only where it has a result.
@@ -183,7 +183,7 @@ func idleChart(dir string) (chart, error) {
 	when := first.Format("2006-01-02 15:04") + " to " + end
 	c.notes = []string{
 		"cmd/loadgen idle runs, one each (bench/loadgen/idle10k-LIB.json, idle19k-LIB.json), " + when + " UTC,",
-		"not the run of the other charts; wsloop is cmd/echo, the peers cmd/peerecho",
+		"not the run of the other charts; wsloop is cmd/echo, the peers and the limit cmd/peerecho",
 	}
 	return c, nil
 }
@@ -390,7 +390,7 @@ func writeCharts(b *strings.Builder, dir, link string, charts []chart) error {
 		return err
 	}
 	b.WriteString("## At a glance\n\n")
-	b.WriteString("wsloop in blue, the peers in amber, the limit row (`limit_test.go`: a minimal WebSocket server on gnet, " +
+	b.WriteString("wsloop in blue, the peers in amber, the limit row (`internal/limit`: a minimal WebSocket server on gnet, " +
 		"no more protocol work than the figure needs) in grey where the run has it. Each bar is labelled with its value and, " +
 		"for the others, its ratio to wsloop's (`0.90× wsloop`: nine tenths of wsloop's value; note the tables below give wsloop ÷ peer). " +
 		"Drawn by `internal/report` into `" + filepath.ToSlash(link) + "/`: the benchmark charts from the tables below, " +

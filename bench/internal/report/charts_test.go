@@ -200,12 +200,14 @@ const testFanout = `BenchmarkFanout/conns=10000/peer=wsloop-2  10  4000000 ns/op
 BenchmarkFanout/conns=10000/peer=gnet-2    10  4000000 ns/op  4000000 deliveries/s
 `
 
-// testLoadgen writes idle results: wsloop at 10,000, gws at 19,000, and a failed nbio run.
+// testLoadgen writes idle results: wsloop and the limit at 10,000, gws at 19,000, and a failed nbio
+// run.
 func testLoadgen(t *testing.T) string {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"idle10k-wsloop.json": `{"started": "2026-11-26T00:37:18Z", "pass": true, "memory": {"server_rss_bytes_per_conn": 1923.4816}}`,
 		"idle10k-nbio.json":   `{"started": "2026-11-26T00:38:38Z", "pass": false, "memory": {"server_rss_bytes_per_conn": 1432.3712}}`,
+		"idle10k-gnet.json":   `{"started": "2026-11-26T00:39:58Z", "pass": true, "memory": {"server_rss_bytes_per_conn": 612}}`,
 		"idle19k-gws.json":    `{"started": "2026-11-26T00:40:58Z", "pass": true, "memory": {"server_rss_bytes_per_conn": 11086.79}}`,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -227,7 +229,7 @@ func TestHeadlineCharts(t *testing.T) {
 			{{"wsloop", 4700}, {"gorilla", 5900}, {limitPeer, 4000}},
 		},
 		"broadcast.svg": {{{"wsloop", 243000}, {"gobwas", 261000}}},
-		"idle.svg":      {{{"wsloop", 1923.4816}}, {{"gws", 11086.79}}},
+		"idle.svg":      {{{"wsloop", 1923.4816}, {limitPeer, 612}}, {{"gws", 11086.79}}},
 	}
 	var files []string
 	for _, c := range charts {
@@ -263,8 +265,12 @@ func TestHeadlineCharts(t *testing.T) {
 	if note := strings.Join(idle.notes, " "); !strings.Contains(note, "2026-11-26 00:37 to 00:40 UTC") {
 		t.Errorf("idle note %q does not give the runs' times (the failed run's left out)", note)
 	}
-	if texts := parseSVG(t, idle.svg()).texts; slices.Contains(texts, "nbio") {
+	texts := parseSVG(t, idle.svg()).texts
+	if slices.Contains(texts, "nbio") {
 		t.Errorf("the failed nbio run has a bar: %q", texts)
+	}
+	if !slices.Contains(texts, "limit (minimal gnet server)") || !slices.Contains(texts, "612 B (0.32× wsloop)") {
+		t.Errorf("idle texts %q lack the limit's bar and its ratio to wsloop", texts)
 	}
 }
 

@@ -341,7 +341,7 @@ func runs(r *results) string {
 
 func writeTables(b *strings.Builder, r *results) {
 	b.WriteString("## Headline\n\n")
-	b.WriteString("The last column is the limit row (`limit_test.go`): a minimal WebSocket server on gnet that parses just enough of the request, unmasks in place and writes once per readable event; wsloop's ratio to it says how far from the floor wsloop is.\n\n")
+	b.WriteString("The last column is the limit row (`internal/limit`): a minimal WebSocket server on gnet that parses just enough of the request, unmasks in place and writes once per readable event; wsloop's ratio to it says how far from the floor wsloop is.\n\n")
 	r.table(b, "figure", chartPeers, []figure{
 		fig("echo msgs/s, 1 conn", named("Echo/conns=1/peer=%s"), "msgs/s", rate),
 		fig("echo msgs/s, 100 conns", named("Echo/conns=100/peer=%s"), "msgs/s", rate),

@@ -1,12 +1,13 @@
-package bench
+package limit
 
-// The limit row's echo (limit_test.go), the least a server on gnet can do per echoed byte: each
-// byte is unmasked once, in place, in gnet's read buffer (with gobwas's ws.Cipher, the fastest
-// unmasking in the field), and handed to gnet's write from there, with the frame's header
-// rewritten in place before its payload. Every read is answered with one write (writev when it
-// holds several frames). A frame whose payload is still arriving is echoed as it arrives: its
-// header and the payload so far at once, the rest with the reads that bring it, so that no byte
-// waits in a buffer to be copied. A partial header stays with gnet until it is whole.
+// The echo, the least a server on gnet can do per echoed byte: each byte is unmasked once, in
+// place, in gnet's read buffer (with gobwas's ws.Cipher, the fastest unmasking in the field), and
+// handed to gnet's write from there, with the frame's header rewritten in place before its
+// payload. Every read is answered with one write (writev when it holds several frames). A frame
+// whose payload is still arriving is echoed as it arrives: its header and the payload so far at
+// once, the rest with the reads that bring it, so that no byte waits in a buffer to be copied. A
+// partial header stays with gnet until it is whole, and so does a partial control frame: a ping
+// is answered with a pong, a close with a close, and then the connection is closed.
 
 import (
 	"encoding/binary"
@@ -15,30 +16,38 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// gnetEcho is a loop's scratch for its echoes: the pieces of one write, and spare frame states.
-type gnetEcho struct {
+// The opcodes the server looks at.
+const (
+	opBinary = 0x2
+	opClose  = 0x8
+	opPing   = 0x9
+	opPong   = 0xa
+)
+
+// echo is a loop's scratch for its echoes: the pieces of one write, and spare frame states.
+type echo struct {
 	iov  [][]byte
-	free []*gnetFrame
+	free []*frame
 }
 
-// gnetFrame is an upgraded connection's frame whose payload is still arriving; it is the
+// frame is an echoing connection's frame whose payload is still arriving; it is the
 // connection's context until the frame's last byte was echoed, then the loop is again.
-type gnetFrame struct {
-	loop      *gnetLoop
+type frame struct {
+	loop      *loop
 	remaining int // payload bytes still to come
 	mask      [4]byte
 	pos       int // payload bytes unmasked so far
 }
 
-// echoTraffic echoes what in holds, in one write, and consumes it but for a partial header. A
-// close frame closes the connection.
+// echoTraffic echoes what in holds, in one write, and consumes it but for a partial header or
+// control frame.
 func echoTraffic(c gnet.Conn, in []byte) gnet.Action {
-	var l *gnetLoop
+	var l *loop
 	n := 0
 	switch ctx := c.Context().(type) {
-	case *gnetLoop:
+	case *loop:
 		l = ctx
-	case *gnetFrame:
+	case *frame:
 		l = ctx.loop
 		n = l.echo.payload(c, ctx, in)
 		if ctx.remaining > 0 {
@@ -50,8 +59,19 @@ func echoTraffic(c gnet.Conn, in []byte) gnet.Action {
 		if !ok {
 			break
 		}
-		if in[n]&0x0f == opClose {
-			return gnet.Close
+		if op := in[n] & 0x0f; op >= opClose { // a control frame: answered whole
+			size := hlen + 4 + length
+			if len(in)-n < size {
+				break
+			}
+			if op == opClose {
+				l.echo.iov = append(l.echo.iov, unmaskWhole(in[n:], hlen, length))
+				l.echo.write(c, n+size)
+				return gnet.Close // gnet writes what is left of the echo before it closes
+			}
+			if op == opPing {
+				in[n] ^= opPing ^ opPong
+			}
 		}
 		var mask [4]byte
 		copy(mask[:], in[n+hlen:])
@@ -75,7 +95,7 @@ func echoTraffic(c gnet.Conn, in []byte) gnet.Action {
 
 // payload unmasks and queues what in holds of f's payload, and returns how much that is; once the
 // frame is whole, the connection's context is its loop again.
-func (e *gnetEcho) payload(c gnet.Conn, f *gnetFrame, in []byte) int {
+func (e *echo) payload(c gnet.Conn, f *frame, in []byte) int {
 	p := in[:min(len(in), f.remaining)]
 	ws.Cipher(p, f.mask, f.pos)
 	f.pos += len(p)
@@ -91,20 +111,20 @@ func (e *gnetEcho) payload(c gnet.Conn, f *gnetFrame, in []byte) int {
 }
 
 // frame returns a state for a frame of length payload bytes still to come.
-func (e *gnetEcho) frame(l *gnetLoop, length int, mask [4]byte) *gnetFrame {
-	var f *gnetFrame
+func (e *echo) frame(l *loop, length int, mask [4]byte) *frame {
+	var f *frame
 	if k := len(e.free); k > 0 {
 		f, e.free = e.free[k-1], e.free[:k-1]
 	} else {
-		f = new(gnetFrame)
+		f = new(frame)
 	}
-	*f = gnetFrame{loop: l, remaining: length, mask: mask}
+	*f = frame{loop: l, remaining: length, mask: mask}
 	return f
 }
 
 // write hands the queued pieces to gnet in one write (gnet copies what the kernel does not take
 // at once) and consumes n bytes of input.
-func (e *gnetEcho) write(c gnet.Conn, n int) gnet.Action {
+func (e *echo) write(c gnet.Conn, n int) gnet.Action {
 	switch len(e.iov) {
 	case 0:
 	case 1:
@@ -138,4 +158,17 @@ func frameHeader(in []byte) (hlen, length int, ok bool) {
 		}
 	}
 	return hlen, length, len(in) >= hlen+4
+}
+
+// unmaskWhole turns the whole masked client frame at the start of in (a header of hlen bytes
+// without the mask, length bytes of payload) into the unmasked server frame with the same header,
+// in place, and returns it: it starts 4 bytes in, where the mask was.
+func unmaskWhole(in []byte, hlen, length int) []byte {
+	var mask [4]byte
+	copy(mask[:], in[hlen:])
+	in[1] &^= 0x80
+	copy(in[4:], in[:hlen])
+	out := in[4 : hlen+4+length]
+	ws.Cipher(out[hlen:], mask, 0)
+	return out
 }
