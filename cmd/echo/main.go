@@ -31,20 +31,15 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
-	"time"
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/internal/echoserve"
+	"github.com/wsloop/wsloop/internal/program"
 )
 
 func main() {
@@ -76,49 +71,19 @@ func main() {
 		return
 	}
 
-	host, portText, err := net.SplitHostPort(*addr)
+	sig := program.CatchSignals() // before anyone can connect
+	tlsConfig, err := program.LoadTLS(*certFile, *keyFile)
 	if err != nil {
 		fatal(err)
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil {
-		fatal(err)
-	}
-	// Catch the signals before anyone can connect, so a signal never finds the default action.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-
-	var tlsConfig *tls.Config
-	if *certFile != "" || *keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-		if err != nil {
-			fatal(err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders, func(o *ws.ServerOptions) {
 		o.PingInterval, o.PongTimeout, o.IdleTimeout = *pingInterval, *pongTimeout, *idleTimeout
 		o.Deflate = deflateOpts
 	})
-	if err := srv.Listen(port, host, nil); err != nil {
+	if err := program.Serve(srv, *addr, sig); err != nil {
 		fatal(err)
 	}
-	fmt.Printf("listening on %s\n", srv.Addr())
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		fatal(fmt.Errorf("shutdown: %w", err))
-	}
 }
-
-// closeTimeout bounds each connection's closing handshake. shutdownGrace, how long a signalled
-// server waits for its connections to end, is longer: a peer that never answers is closed by its
-// close timeout first, so the shutdown still succeeds.
-const (
-	closeTimeout  = 5 * time.Second
-	shutdownGrace = closeTimeout + time.Second
-)
 
 // deflateOptions returns the permessage-deflate of the flags: off, the default mode (-deflate), or
 // context takeover (-deflate-takeover, which wins when both are given).
@@ -145,7 +110,7 @@ func newEchoServer(maxMessage int, tlsConfig *tls.Config, keepHeaders bool, tune
 	opts := &ws.ServerOptions{
 		MaxBufferLength: maxMessage,
 		TLSConfig:       tlsConfig,
-		CloseTimeout:    closeTimeout,
+		CloseTimeout:    program.CloseTimeout,
 		HTTPHandler:     statsHandler(func() int { return echoserve.Connections(srv) }),
 		KeepHeaders:     ws.KeepNoHeaders,
 	}

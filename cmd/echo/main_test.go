@@ -11,6 +11,7 @@ import (
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/internal/program"
 	"github.com/wsloop/wsloop/internal/wstest"
 )
 
@@ -132,10 +133,10 @@ func TestSignalWithSilentPeerExitsAfterCloseTimeout(t *testing.T) {
 	p := wstest.Dial(t, addr, "/echo")
 	start := ep.signal(t, syscall.SIGTERM)
 	p.ExpectClose(codec.CloseGoingAway)
-	d := ep.expectExit(t, start, shutdownGrace+wstest.Timeout)
-	if d < closeTimeout*9/10 || d >= shutdownGrace {
+	d := ep.expectExit(t, start, program.ShutdownGrace+wstest.Timeout)
+	if d < program.CloseTimeout*9/10 || d >= program.ShutdownGrace {
 		t.Fatalf("exit %v after the signal, want after the close timeout (%v), within the grace (%v)",
-			d, closeTimeout, shutdownGrace)
+			d, program.CloseTimeout, program.ShutdownGrace)
 	}
 	p.ExpectEOF()
 }

@@ -35,20 +35,14 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	ws "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/program"
 )
 
 func main() {
@@ -62,21 +56,10 @@ func main() {
 	certFile := flag.String("tls-cert", "", "PEM certificate chain: serve wss:// and https:// (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "PEM private key of -tls-cert")
 	flag.Parse()
-	// Catch the signals before anything starts, so a signal never finds the default action.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-
-	host, port, err := splitAddr(*addr)
+	sig := program.CatchSignals() // before anything starts
+	tlsConfig, err := program.LoadTLS(*certFile, *keyFile)
 	if err != nil {
 		fatal(err)
-	}
-	var tlsConfig *tls.Config
-	if *certFile != "" || *keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-		if err != nil {
-			fatal(err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	var deflateOpts *ws.DeflateOptions
 	if *deflate {
@@ -94,38 +77,9 @@ func main() {
 		fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := newNode(b, tlsConfig, deflateOpts, logger)
-	if err := srv.Listen(port, host, nil); err != nil {
+	if err := program.Serve(newNode(b, tlsConfig, deflateOpts, logger), *addr, sig); err != nil {
 		fatal(err)
 	}
-	fmt.Printf("listening on %s\n", srv.Addr())
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		fatal(fmt.Errorf("shutdown: %w", err))
-	}
-}
-
-// closeTimeout bounds each connection's closing handshake; shutdownGrace, how long a signalled
-// node waits for its connections to end, is longer, so that a peer that never answers is closed
-// by its close timeout first (as in cmd/echo).
-const (
-	closeTimeout  = 5 * time.Second
-	shutdownGrace = closeTimeout + time.Second
-)
-
-// splitAddr splits -addr into its host and port.
-func splitAddr(addr string) (string, int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, fmt.Errorf("-addr: %w", err)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		return "", 0, fmt.Errorf("-addr: bad port %q", p)
-	}
-	return host, port, nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

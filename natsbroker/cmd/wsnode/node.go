@@ -9,6 +9,7 @@ import (
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/internal/chatpage"
 	"github.com/wsloop/wsloop/internal/echoserve"
+	"github.com/wsloop/wsloop/internal/program"
 	"github.com/wsloop/wsloop/natsbroker"
 )
 
@@ -26,7 +27,7 @@ func newNode(b *natsbroker.Broker, tlsConfig *tls.Config, deflate *ws.DeflateOpt
 		Broker:       b,
 		HTTPHandler:  mux,
 		TLSConfig:    tlsConfig,
-		CloseTimeout: closeTimeout,
+		CloseTimeout: program.CloseTimeout,
 		KeepHeaders:  ws.KeepNoHeaders,
 		Deflate:      deflate,
 		Logger:       logger,
