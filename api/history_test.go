@@ -308,17 +308,17 @@ func state2[T any](b *fakeHistory, f func() T) T {
 	return f()
 }
 
-// A connection that recovers from a number beyond what this node delivered (it saw it on a node
-// ahead) drains: the deliveries up to its number are skipped, the next ones reach it.
-func TestHistoryDrainsToItsNumber(t *testing.T) {
-	wstest.CheckLeaks(t)
-	b := newFakeHistory(100)
-	s, peers, conns := fanoutServer(t, historyOptions(b), 2)
+// startDraining subscribes conns[0] to "news", publishes 1 to 3 while b holds its deliveries
+// back (stored, not delivered), and has conns[1] recover from after: its recovery then waits
+// for the deliveries to reach its number (draining). It returns where the recovery's end comes;
+// b.hold is left locked.
+func startDraining(t *testing.T, s *Server, b *fakeHistory, conns []*Conn, after uint64) chan error {
+	t.Helper()
 	conns[0].Subscribe("news")
 	b.hold.Lock()
-	publishM(t, s, "news", 1, 3) // stored, not delivered
+	publishM(t, s, "news", 1, 3)
 	done, errs := doneCh()
-	conns[1].SubscribeFrom("news", 2, done)
+	conns[1].SubscribeFrom("news", after, done)
 	waitUntil(t, "the recovery to drain", func() bool {
 		h := s.link.hist
 		h.mu.Lock()
@@ -326,6 +326,16 @@ func TestHistoryDrainsToItsNumber(t *testing.T) {
 		rs := h.recs["news"]
 		return len(rs) == 1 && rs[0].state == draining
 	})
+	return errs
+}
+
+// A connection that recovers from a number beyond what this node delivered (it saw it on a node
+// ahead) drains: the deliveries up to its number are skipped, the next ones reach it.
+func TestHistoryDrainsToItsNumber(t *testing.T) {
+	wstest.CheckLeaks(t)
+	b := newFakeHistory(100)
+	s, peers, conns := fanoutServer(t, historyOptions(b), 2)
+	errs := startDraining(t, s, b, conns, 2)
 	b.hold.Unlock()
 	if err := recv(t, errs); err != nil {
 		t.Fatalf("SubscribeFrom: %v", err)
@@ -343,18 +353,7 @@ func TestHistoryDrainEndsWithServer(t *testing.T) {
 	wstest.CheckLeaks(t)
 	b := newFakeHistory(100)
 	s, _, conns := fanoutServer(t, historyOptions(b), 2)
-	conns[0].Subscribe("news")
-	b.hold.Lock()
-	publishM(t, s, "news", 1, 3) // stored, not delivered
-	done, errs := doneCh()
-	conns[1].SubscribeFrom("news", 3, done)
-	waitUntil(t, "the recovery to drain", func() bool {
-		h := s.link.hist
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		rs := h.recs["news"]
-		return len(rs) == 1 && rs[0].state == draining
-	})
+	errs := startDraining(t, s, b, conns, 3)
 	closed := make(chan struct{})
 	go func() {
 		s.Close(nil) // the broker's Close waits for its goroutine, held
