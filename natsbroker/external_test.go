@@ -95,33 +95,5 @@ func TestExternalCluster(t *testing.T) {
 		}
 		nodes = append(nodes, open(t, b))
 	}
-	const topic, n = "ext.topic", 50
-	for _, nd := range nodes {
-		nd.Join(topic)
-	}
-	waitInterest(t, nodes, "probe")
-	for _, nd := range nodes {
-		publishRun(t, nd, topic, 1, n)
-	}
-	waitFor(t, 10*time.Second, "every message on every other node", func() bool {
-		for _, nd := range nodes {
-			if len(nd.sink.topic(topic)) < 2*n {
-				return false
-			}
-		}
-		return true
-	})
-	for _, to := range nodes {
-		for _, from := range nodes {
-			if from.Broker == to.Broker {
-				continue
-			}
-			if err := checkRun(to.sink.from(topic, from.Node()), from.Node(), 1, n); err != nil {
-				t.Errorf("at %s: %v", to.Node(), err)
-			}
-		}
-		if len(to.sink.from(topic, to.Node())) != 0 || len(to.sink.topic(topic)) != 2*n {
-			t.Errorf("%s received %d messages, %d of them its own", to.Node(), len(to.sink.topic(topic)), len(to.sink.from(topic, to.Node())))
-		}
-	}
+	publishEverywhere(t, nodes, "ext.topic", 50)
 }

@@ -202,3 +202,44 @@ func publishRun(t testing.TB, n node, topic string, first, last uint64) {
 		}
 	}
 }
+
+// publishEverywhere has every node join topic and, once the interest has crossed, publish 1 to
+// n on it: every node must receive every other node's run, in order and once, and none of its
+// own.
+func publishEverywhere(t *testing.T, nodes []node, topic string, n uint64) {
+	t.Helper()
+	for _, nd := range nodes {
+		nd.Join(topic)
+	}
+	waitInterest(t, nodes, "probe")
+	for _, nd := range nodes {
+		publishRun(t, nd, topic, 1, n)
+	}
+	want := (len(nodes) - 1) * int(n)
+	waitFor(t, 10*time.Second, "every message on every other node", func() bool {
+		for _, nd := range nodes {
+			if len(nd.sink.topic(topic)) < want {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(50 * time.Millisecond) // a duplicate would arrive meanwhile
+	for _, to := range nodes {
+		if got := len(to.sink.topic(topic)); got != want {
+			t.Errorf("%s received %d messages, want %d", to.Node(), got, want)
+		}
+		for _, from := range nodes {
+			msgs := to.sink.from(topic, from.Node())
+			if from.Broker == to.Broker {
+				if len(msgs) != 0 {
+					t.Errorf("%s received %d of its own publications", to.Node(), len(msgs))
+				}
+				continue
+			}
+			if err := checkRun(msgs, from.Node(), 1, n); err != nil {
+				t.Errorf("at %s: %v", to.Node(), err)
+			}
+		}
+	}
+}
