@@ -52,5 +52,7 @@ func (s *Server) Stats() Stats {
 
 // BufferedAmount returns the bytes queued for sending on the connection and not yet taken by the
 // kernel, as the browser's WebSocket.bufferedAmount does. It is what counts against
-// MaxQueuedBytes, without the bookkeeping overhead the cap also counts.
+// MaxQueuedBytes, without the bookkeeping overhead the cap also counts. A server connection's
+// 101 response counts too, until the loop's turn that opened the connection has written it (in
+// the connection handler, it has not yet).
 func (c *Conn) BufferedAmount() int { return c.ec.Buffered() }
