@@ -45,6 +45,7 @@ type TLSHandshakeError struct {
 	Err    error    // what crypto/tls reported: a bad record, an alert, a timeout, an early end
 }
 
+// Error says which client's handshake failed, and how.
 func (e *TLSHandshakeError) Error() string {
 	return "tls: handshake with " + e.Remote.String() + " failed: " + e.Err.Error()
 }
