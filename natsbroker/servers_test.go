@@ -34,36 +34,36 @@ func (c *wsClient) received(prefix string) []string {
 	return out
 }
 
-// Three api.Servers, each with an embedded NATS node, clustered through routes: a publication on
-// any node reaches every WebSocket client subscribed on every node, in order per publishing node,
-// once each, without a gap; and it is one NATS message out of its node and one into each other
-// node, however many clients are subscribed there.
-func TestServersAcrossNodes(t *testing.T) {
-	wstest.CheckLeaks(t) // Server.Close closes the broker, which shuts its NATS server down
-	const nodes, clientsPerNode, n = 3, 3, 100
+// testNodes are api.Servers, each with an embedded NATS node, clustered through routes.
+type testNodes struct {
+	servers []*api.Server
+	addrs   []string // their WebSocket listeners
+	brokers []*Broker
+}
+
+// startNodes starts n nodes whose connections subscribe to topics, each server's options tuned
+// by tune if not nil, and waits for the routes between them.
+func startNodes(t *testing.T, n int, tune func(*api.ServerOptions), topics ...string) testNodes {
+	t.Helper()
+	var ns testNodes
 	var routes []string
-	var servers []*api.Server
 	var natsServers []*server.Server
-	var brokers []*Broker
-	var gapMu sync.Mutex
-	var gaps []api.BrokerGap
-	var addrs []string
-	for i := range nodes {
+	for i := range n {
 		b, err := Embedded(ServerOptions{Cluster: "127.0.0.1:0", Routes: slices.Clone(routes)}, Options{Node: fmt.Sprintf("node%d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		routes = append(routes, "nats-route://"+b.Server().ClusterAddr().String())
 		natsServers = append(natsServers, b.Server())
-		brokers = append(brokers, b)
-		onGap := func(g api.BrokerGap) {
-			gapMu.Lock()
-			gaps = append(gaps, g)
-			gapMu.Unlock()
+		ns.brokers = append(ns.brokers, b)
+		opts := &api.ServerOptions{Broker: b}
+		if tune != nil {
+			tune(opts)
 		}
-		srv := api.CreateServer(&api.ServerOptions{Broker: b, OnBrokerGap: onGap}, func(c *api.Conn) {
-			c.Subscribe("room")
-			c.Subscribe("probe")
+		srv := api.CreateServer(opts, func(c *api.Conn) {
+			for _, topic := range topics {
+				c.Subscribe(topic)
+			}
 		})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -73,28 +73,54 @@ func TestServersAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { srv.Close(nil) })
-		servers = append(servers, srv)
-		addrs = append(addrs, ln.Addr().String())
+		ns.servers = append(ns.servers, srv)
+		ns.addrs = append(ns.addrs, ln.Addr().String())
 	}
 	waitRoutes(t, natsServers...)
+	return ns
+}
+
+// dialNode opens a WebSocket client of the node at addr that records its texts.
+func dialNode(t *testing.T, addr string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c, err := api.Dial(ctx, "ws://"+addr+"/", nil)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(1000, "") })
+	wc := &wsClient{}
+	c.OnText(func(_ *api.Conn, text string) {
+		wc.mu.Lock()
+		wc.texts = append(wc.texts, text)
+		wc.mu.Unlock()
+	})
+	return wc
+}
+
+// Three api.Servers, each with an embedded NATS node, clustered through routes: a publication on
+// any node reaches every WebSocket client subscribed on every node, in order per publishing node,
+// once each, without a gap; and it is one NATS message out of its node and one into each other
+// node, however many clients are subscribed there.
+func TestServersAcrossNodes(t *testing.T) {
+	wstest.CheckLeaks(t) // Server.Close closes the broker, which shuts its NATS server down
+	const nodes, clientsPerNode, n = 3, 3, 100
+	var gapMu sync.Mutex
+	var gaps []api.BrokerGap
+	ns := startNodes(t, nodes, func(o *api.ServerOptions) {
+		o.OnBrokerGap = func(g api.BrokerGap) {
+			gapMu.Lock()
+			gaps = append(gaps, g)
+			gapMu.Unlock()
+		}
+	}, "room", "probe")
+	servers, addrs, brokers := ns.servers, ns.addrs, ns.brokers
 
 	var clients []*wsClient
 	for i := range nodes {
 		for range clientsPerNode {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			c, err := api.Dial(ctx, "ws://"+addrs[i]+"/", nil)
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close(1000, "") })
-			wc := &wsClient{}
-			c.OnText(func(_ *api.Conn, text string) {
-				wc.mu.Lock()
-				wc.texts = append(wc.texts, text)
-				wc.mu.Unlock()
-			})
-			clients = append(clients, wc)
+			clients = append(clients, dialNode(t, addrs[i]))
 		}
 	}
 	waitFor(t, 5*time.Second, "every client subscribed", func() bool {
