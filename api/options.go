@@ -116,7 +116,10 @@ type ServerOptions struct {
 	// the cap can never be sent.
 	MaxQueuedBytes int
 	// CloseSlowConnections makes a send past MaxQueuedBytes end the connection (OnError with
-	// ErrQueueFull, then OnClose with 1006) instead of refusing the message.
+	// ErrQueueFull, then OnClose with 1006) instead of refusing the message. What counts is what
+	// the kernel has not taken yet, so a burst of broadcasts or publications larger than the cap
+	// plus the socket's buffers ends even a peer that reads as fast as it can: size the cap for
+	// the largest burst.
 	CloseSlowConnections bool
 	// PingInterval, when nonzero, sends a ping (with no payload) once nothing was received from
 	// the peer for that long; the first ping of a connection comes at a point of the first
