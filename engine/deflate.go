@@ -177,6 +177,9 @@ func (c *Conn) compresses(n int) bool {
 // compressed, or not, under the lock, in queue order, as context takeover needs). The caller gives
 // the buffer back.
 func (c *Conn) deflateAhead(payload []byte) *bufpool.Buffer {
+	if c.cfg.Deflate == nil || len(payload) < c.cfg.Deflate.threshold() {
+		return nil // never compressed: no need to look at the connection
+	}
 	c.mu.Lock()
 	alone := c.state == Open && c.compresses(len(payload))
 	takeover, bits := false, 0
