@@ -165,20 +165,6 @@ func (c *Conn) OnWake() {
 	}
 }
 
-// failIfPanicked fails the connection as a handler's panic on the loop does (handlerPanicked) if
-// one run off the loop panicked (HandlerPanicked). Loop only, inside a turn.
-func (c *Conn) failIfPanicked() {
-	c.mu.Lock()
-	panicked, err := c.panicked, c.cancelErr
-	if panicked {
-		c.panicked, c.cancelErr = false, nil
-	}
-	c.mu.Unlock()
-	if panicked {
-		c.fail(codec.CloseInternalError, "internal error", err)
-	}
-}
-
 // abortIfGivenUp ends the connection at once if it was given up (WriteClose or Cancel during the
 // handshake, Terminate, or a full queue under CloseSlow), and reports whether it did. Loop only.
 func (c *Conn) abortIfGivenUp() bool {

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/wsloop/wsloop/codec"
+
 // A turn is one visit of the loop to a connection (traffic, a wake, a timer): what the turn
 // queues, from the loop or from other goroutines meanwhile, goes to the transport in one vectored
 // write when it ends; then the callbacks whose bytes reached the kernel run, the input is paused
@@ -15,13 +17,33 @@ func (c *Conn) beginTurn() {
 // endTurn flushes what the turn queued, settles what waits on the output and gives back the rare
 // state if the turn left it empty. Loop only.
 func (c *Conn) endTurn() {
-	if c.t.Closed() || c.opened && c.abortIfGivenUp() { // a send refused in the turn under CloseSlow
+	if c.t.Closed() || c.endedInTurn() {
 		return
 	}
-	c.failIfPanicked() // a handler off the loop panicked during the turn
 	c.flush()
 	c.afterFlush()
 	c.tidy()
+}
+
+// endedInTurn looks once under the lock at what other goroutines did to an open connection
+// during the turn: given up (a send refused under CloseSlow, Terminate), it is ended at once, and
+// endedInTurn reports true; a handler run off the loop that panicked (HandlerPanicked) fails it
+// as a handler's panic on the loop does (handlerPanicked). Loop only.
+func (c *Conn) endedInTurn() bool {
+	c.mu.Lock()
+	givenUp, panicked, err := c.opened && c.terminated, c.panicked, c.cancelErr
+	if panicked && !givenUp {
+		c.panicked, c.cancelErr = false, nil
+	}
+	c.mu.Unlock()
+	switch {
+	case givenUp:
+		c.abort(err)
+		return true
+	case panicked:
+		c.fail(codec.CloseInternalError, "internal error", err)
+	}
+	return false
 }
 
 // flush hands the queued output to the transport, unless the transport still holds a backlog and
