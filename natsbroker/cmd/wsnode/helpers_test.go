@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -63,15 +64,21 @@ func binaries(t *testing.T) {
 // crossing of interest.
 const waitBound = 15 * time.Second
 
-// freePorts returns n loopback ports that were free a moment ago.
+// freePorts returns n loopback ports free at the time of the call, for nodes that must know
+// each other's addresses before they start. They are drawn below the kernel's ephemeral range
+// (32768 and up by default), where the outgoing connections of the tests running beside these
+// cannot take them between the check and the node's own bind.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
 	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			t.Fatalf("no %d free ports below the ephemeral range", n)
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
 		if err != nil {
-			t.Fatal(err)
+			continue // taken
 		}
 		lns = append(lns, ln)
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
