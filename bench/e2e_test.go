@@ -230,6 +230,21 @@ func benchEcho(b *testing.B, connCounts []int, names []string) {
 
 func runEcho(b *testing.B, env *e2eEnv) {
 	want := payloadOf(e2eSize)
+	runEchoes(b, env, e2eSize, func(c *rawClient, count int, start <-chan struct{}, wg *sync.WaitGroup, errs chan<- error) {
+		wg.Go(func() {
+			<-start
+			if err := c.echoes(count, want); err != nil {
+				errs <- err
+			}
+		})
+	})
+}
+
+// runEchoes times b.N echoes of size-byte messages spread over env's clients: for each client
+// with a share, work starts the goroutines that make its count of echoes (on wg, each waiting for
+// start), which send their errors to errs (room for two per client). It reports msgs/s and the
+// server's figures per message.
+func runEchoes(b *testing.B, env *e2eEnv, size int, work func(c *rawClient, count int, start <-chan struct{}, wg *sync.WaitGroup, errs chan<- error)) {
 	deadline := time.Now().Add(runTimeout)
 	for _, c := range env.clients {
 		c.nc.SetDeadline(deadline)
@@ -240,24 +255,18 @@ func runEcho(b *testing.B, env *e2eEnv) {
 	}
 	n := len(env.clients)
 	start := make(chan struct{})
-	errs := make(chan error, n)
+	errs := make(chan error, 2*n)
 	var wg sync.WaitGroup
 	for i, c := range env.clients {
 		count := b.N / n
 		if i < b.N%n {
 			count++
 		}
-		if count == 0 {
-			continue
+		if count > 0 {
+			work(c, count, start, &wg, errs)
 		}
-		wg.Go(func() {
-			<-start
-			if err := c.echoes(count, want); err != nil {
-				errs <- err
-			}
-		})
 	}
-	b.SetBytes(e2eSize)
+	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	t0 := time.Now()

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 )
 
 const (
@@ -48,26 +47,7 @@ func BenchmarkEchoPipelined(b *testing.B) {
 
 func runPipelined(b *testing.B, env *e2eEnv) {
 	want := payloadOf(pipelineSize)
-	deadline := time.Now().Add(runTimeout)
-	for _, c := range env.clients {
-		c.nc.SetDeadline(deadline)
-	}
-	before, err := env.srv.stats()
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := len(env.clients)
-	start := make(chan struct{})
-	errs := make(chan error, 2*n)
-	var wg sync.WaitGroup
-	for i, c := range env.clients {
-		count := b.N / n
-		if i < b.N%n {
-			count++
-		}
-		if count == 0 {
-			continue
-		}
+	runEchoes(b, env, pipelineSize, func(c *rawClient, count int, start <-chan struct{}, wg *sync.WaitGroup, errs chan<- error) {
 		window := make(chan struct{}, pipelineDepth)
 		failed := make(chan struct{})
 		wg.Go(func() {
@@ -91,25 +71,7 @@ func runPipelined(b *testing.B, env *e2eEnv) {
 				close(failed)
 			}
 		})
-	}
-	b.SetBytes(pipelineSize)
-	b.ReportAllocs()
-	b.ResetTimer()
-	t0 := time.Now()
-	close(start)
-	wg.Wait()
-	elapsed := time.Since(t0)
-	b.StopTimer()
-	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatalf("%s: %v", env.srv.name, err)
-	}
-	after, err := env.srv.stats()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
-	report(b, before, after, b.N, "msg")
+	})
 }
 
 // pipelinedEchoes reads n echoes, checks each byte for byte and frees a place in window for each.
