@@ -48,6 +48,7 @@ type Server struct {
 	regMu      sync.RWMutex
 	shards     []*shard           // open connections, in Connections: one part per loop (shard.go)
 	handshakes map[*Conn]net.Conn // connections in their handshake, with their raw socket
+	handPeak   int                // the most handshakes at once since handshakes was made
 	stopping   bool               // Shutdown swept the registry: a socket taken on later ends at once
 }
 
@@ -353,6 +354,7 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 			s.handshakes = make(map[*Conn]net.Conn)
 		}
 		s.handshakes[c] = raw
+		s.handPeak = max(s.handPeak, len(s.handshakes))
 	}
 	s.regMu.Unlock()
 	if stopping {
@@ -442,7 +444,7 @@ func fields(h http.Header) []codec.HeaderField {
 // then the connection keeps only the headers KeepHeaders chooses.
 func (s *Server) opened(c *Conn) {
 	s.regMu.Lock()
-	delete(s.handshakes, c)
+	s.forgetHandshakeLocked(c)
 	sh := s.shardOf(c.ec.Loop())
 	s.regMu.Unlock()
 	c.shard.Store(sh)
@@ -453,11 +455,24 @@ func (s *Server) opened(c *Conn) {
 	c.trimHeaders(s.opts.KeepHeaders)
 }
 
+// handshakesKept is how many handshakes at once a drained handshakes map may have held and still
+// be kept: one that grew past it in a burst is dropped once empty, since a Go map never gives its
+// buckets back.
+const handshakesKept = 256
+
+// forgetHandshakeLocked takes c out of the handshakes in progress. s.regMu is held.
+func (s *Server) forgetHandshakeLocked(c *Conn) {
+	delete(s.handshakes, c)
+	if len(s.handshakes) == 0 && s.handPeak > handshakesKept {
+		s.handshakes, s.handPeak = nil, 0
+	}
+}
+
 // unregister takes a connection out of the registry (and so out of Connections), and out of its
 // topics.
 func (s *Server) unregister(c *Conn) {
 	s.regMu.Lock()
-	delete(s.handshakes, c)
+	s.forgetHandshakeLocked(c)
 	s.regMu.Unlock()
 	if sh := c.shard.Load(); sh != nil {
 		sh.remove(c)
