@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -583,5 +585,67 @@ func TestHandshakeClientMaxHeaderBytes(t *testing.T) {
 				t.Fatalf("errors %v, want ErrResponseTooBig", r.errs)
 			}
 		})
+	}
+}
+
+// After a burst of handshakes at once, the registry of handshakes in progress gives back what the
+// burst made it grow to, once the last one is over (a Go map never shrinks by itself); a quiet
+// server keeps its small one.
+func TestHandshakeRegistryShrinksAfterBurst(t *testing.T) {
+	wstest.CheckLeaks(t)
+	const burst = handshakesKept + 44
+	var mu sync.Mutex
+	var replies []func(http.Header, error)
+	s, addr := startServer(t, &ServerOptions{HandshakeLater: func(_ *Conn, reply func(http.Header, error)) {
+		mu.Lock()
+		replies = append(replies, reply)
+		mu.Unlock()
+	}}, nil)
+	registered := func() (int, bool) {
+		s.regMu.RLock()
+		defer s.regMu.RUnlock()
+		return len(s.handshakes), s.handshakes != nil
+	}
+	peers := make([]*wstest.Peer, burst)
+	for i := range peers {
+		peers[i] = wstest.DialRaw(t, addr)
+		peers[i].Write([]byte(wstest.Request("/")))
+	}
+	waitUntil(t, "every handshake of the burst in progress at once, waiting for its reply", func() bool {
+		mu.Lock()
+		asked := len(replies)
+		mu.Unlock()
+		n, _ := registered()
+		return n == burst && asked == burst
+	})
+	mu.Lock()
+	for _, reply := range replies {
+		reply(nil, nil)
+	}
+	mu.Unlock()
+	for _, p := range peers {
+		if head := p.ReadHead(); !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+			t.Fatalf("upgrade answered %q", head)
+		}
+	}
+	if n, kept := registered(); n != 0 || kept {
+		t.Fatalf("after the burst: %d handshakes registered, map kept %v; want none and the map given back", n, kept)
+	}
+	mu.Lock()
+	replies = nil
+	mu.Unlock()
+	one := wstest.DialRaw(t, addr)
+	one.Write([]byte(wstest.Request("/")))
+	waitUntil(t, "a handshake after the burst in progress", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(replies) == 1
+	})
+	mu.Lock()
+	replies[0](nil, nil)
+	mu.Unlock()
+	one.ReadHead()
+	if n, kept := registered(); n != 0 || !kept {
+		t.Fatalf("after one handshake: %d registered, map kept %v; want none, and the small map kept", n, kept)
 	}
 }
