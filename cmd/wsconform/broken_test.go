@@ -28,6 +28,13 @@ type serverKnobs struct {
 // startRawServer starts a small echo server, a goroutine per connection on the codec, that
 // follows RFC 6455 except where knobs say, and returns its address.
 func startRawServer(t *testing.T, knobs serverKnobs) string {
+	return serveEach(t, func(nc net.Conn) { serveRaw(nc, knobs) })
+}
+
+// serveEach listens on a loopback port and runs handle on a goroutine for each connection,
+// closing it after; the test's cleanup closes the listener and the connections still open and
+// waits for every goroutine. It returns the address.
+func serveEach(t *testing.T, handle func(nc net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +57,7 @@ func startRawServer(t *testing.T, knobs serverKnobs) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				serveRaw(nc, knobs)
+				handle(nc)
 				nc.Close()
 				mu.Lock()
 				delete(open, nc)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -173,30 +172,7 @@ type deflateKnobs struct {
 // startDeflateServer starts an echo server speaking permessage-deflate with the tool's own codec,
 // sound except where k says, and returns its address.
 func startDeflateServer(t *testing.T, k deflateKnobs) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				serveDeflate(nc, k)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveEach(t, func(nc net.Conn) { serveDeflate(nc, k) })
 }
 
 func serveDeflate(nc net.Conn, k deflateKnobs) {
