@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/wsloop/wsloop/bufpool"
-
 	"github.com/wsloop/wsloop/codec"
 )
 
