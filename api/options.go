@@ -85,6 +85,17 @@ type ServerOptions struct {
 	// its response is buffered: while it blocks, no other connection of that loop makes progress,
 	// so serve anything slow from a net/http server of its own (see Server.ServeHTTP for mounting).
 	HTTPHandler http.Handler
+	// DeferAccept, on a plain TCP listener on Linux, has the kernel hand over a connection only
+	// once its upgrade request has come (TCP_DEFER_ACCEPT), and, when no handshake hook of yours
+	// runs (Handshake, HandshakeLater, SelectProtocol and CheckOrigin are nil), answers the
+	// request on the accepting goroutine before the connection goes to its loop: the 101 does not
+	// wait for a loop, a busy one included, and an upgrade costs less CPU (bench/RESULTS.md, the
+	// upgrade section). The connection event still runs on the loop, first. The price: a client
+	// that connects and sends nothing is handed over only after about a second (one SYN-ACK
+	// retransmission), when HandshakeTimeout starts; until then the server does not know of it, so
+	// Shutdown cannot close it (the kernel drops it with the listener, without telling the
+	// client). Off by default; TLS listeners ignore it.
+	DeferAccept bool
 	// TLSConfig, when set, makes a secure server (the original's secure: true): connections speak
 	// TLS with this configuration, its certificate hooks (GetCertificate, GetConfigForClient)
 	// included, and the TLS handshake counts against HandshakeTimeout. TLS connections run on a

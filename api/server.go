@@ -73,6 +73,8 @@ func CreateServer(opts *ServerOptions, onConnection func(c *Conn)) *Server {
 		PongTimeout:      s.opts.PongTimeout,
 		IdleTimeout:      s.opts.IdleTimeout,
 		Deflate:          s.opts.Deflate.engineConfig(),
+		AnswerOnAccept: s.opts.Handshake == nil && s.opts.HandshakeLater == nil && s.opts.SelectProtocol == nil &&
+			s.opts.CheckOrigin == nil,
 	}
 	if s.cfg.MaxMessage <= 0 {
 		s.cfg.MaxMessage = maxBufferLength.Load()

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,10 +385,11 @@ func runBroadcast(b *testing.B, env *e2eEnv, bc *broadcastClients) {
 // BenchmarkHandshake (an extra beyond the list, for the opening handshake end to end):
 // 16 client goroutines each dial, upgrade, read the 101 and reset the connection, b.N times in
 // all. ns/op is wall time per upgrade; srv-* is the server's cost per upgrade, accept and close
-// included.
+// included. wsloop+defer is wsloop with ServerOptions.DeferAccept, which answers on the accepting
+// goroutine.
 func BenchmarkHandshake(b *testing.B) {
 	const workers = 16
-	for _, name := range withLimit {
+	for _, name := range slices.Insert(slices.Clone(withLimit), 1, "wsloop+defer") {
 		var srv *child
 		b.Run("peer="+name, func(b *testing.B) {
 			if srv == nil {

@@ -70,6 +70,8 @@ func newServer(name string) benchServer {
 		return &gnetServer{}
 	case "wsloop+deflate":
 		return &wsloopServer{deflate: true}
+	case "wsloop+defer":
+		return &wsloopServer{deferAccept: true}
 	case "gorilla+deflate":
 		return &gorillaServer{up: gorilla.Upgrader{EnableCompression: true}}
 	case "gws+deflate":
@@ -82,13 +84,14 @@ func newServer(name string) benchServer {
 // one PreparedMessage and Server.Broadcast, which queues one task per loop.
 type wsloopServer struct {
 	s       *wsloop.Server
-	deflate bool // permessage-deflate in its default mode (no context takeover)
+	deflate     bool // permessage-deflate in its default mode (no context takeover)
+	deferAccept bool // ServerOptions.DeferAccept: upgrades answered on the accepting goroutine
 }
 
 func (w *wsloopServer) serve(ln net.Listener) error {
-	var opts *wsloop.ServerOptions
+	opts := &wsloop.ServerOptions{DeferAccept: w.deferAccept}
 	if w.deflate {
-		opts = &wsloop.ServerOptions{Deflate: &wsloop.DeflateOptions{}}
+		opts.Deflate = &wsloop.DeflateOptions{}
 	}
 	w.s = wsloop.CreateServer(opts, nil)
 	w.s.OnMessage(func(c *wsloop.Conn, typ wsloop.MessageType, p []byte) { c.SendMessage(typ, p, nil) })

@@ -18,6 +18,10 @@ const (
 // Config holds the settings shared by the connections of one server or client. It must not change
 // once a connection uses it.
 type Config struct {
+	// AnswerOnAccept says that the server's Events.Handshake runs no code of the user's, so that
+	// a request that arrived with its socket may be answered on the accepting goroutine
+	// (OnAccepted).
+	AnswerOnAccept bool
 	// Role says which end of the connection this is: codec.ServerRole or codec.ClientRole.
 	Role codec.Role
 	// MaxMessage caps a frame's declared length and a message's running size; past it the

@@ -49,22 +49,23 @@ type Conn struct {
 
 	// Guarded by mu: shared between the loop and sending goroutines. The flags sit together so
 	// that an idle connection pays one word for all of them.
-	mu         sync.Mutex
-	state      State
-	streaming  bool // a streamed binary message is being sent
-	inTurn     bool // the loop is inside a turn and flushes when it ends
-	refused    bool // a send was refused for a full queue: Drained follows when it empties
-	closeSent  bool
-	enrolled   bool          // OnOpen ran: the loop may be woken
-	terminated bool          // Terminate was called, or a full queue under CloseSlow: close at once
-	opened     bool          // loop only: the handshake succeeded
-	paused     bool          // loop only: input is paused, by the output over its cap or a PauseReason
-	recheck    bool          // loop only: something waits on the output: look again at the next tick
-	panicked   bool          // a handler run off the loop panicked: fail at the next turn (cancelErr says why)
-	pauses     atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
-	q          *outq         // output; nil while nothing is queued or awaited
-	lend       lending
-	cancelErr  error // why Cancel, or a full queue under CloseSlow, gave the connection up
+	mu          sync.Mutex
+	state       State
+	streaming   bool // a streamed binary message is being sent
+	inTurn      bool // the loop is inside a turn and flushes when it ends
+	refused     bool // a send was refused for a full queue: Drained follows when it empties
+	closeSent   bool
+	enrolled    bool          // OnOpen ran: the loop may be woken
+	terminated  bool          // Terminate was called, or a full queue under CloseSlow: close at once
+	opened      bool          // loop only: the handshake succeeded
+	openedEarly bool          // answered on the accepting goroutine: the first turn fires Opened
+	paused      bool          // loop only: input is paused, by the output over its cap or a PauseReason
+	recheck     bool          // loop only: something waits on the output: look again at the next tick
+	panicked    bool          // a handler run off the loop panicked: fail at the next turn (cancelErr says why)
+	pauses      atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
+	q           *outq         // output; nil while nothing is queued or awaited
+	lend        lending
+	cancelErr   error // why Cancel, or a full queue under CloseSlow, gave the connection up
 
 	// Loop only.
 	rd       reader
@@ -140,6 +141,7 @@ func (c *Conn) OnOpen(t poller.Transport, started int64) {
 	if c.cfg.Role == codec.ClientRole {
 		c.sendRequest()
 	}
+	c.finishEarly()
 	if c.pendingBytes() != nil {
 		c.consume(nil)
 	}
@@ -236,6 +238,9 @@ func (c *Conn) OnClose(err error) {
 	// A panic of a close handler cannot end a connection that has ended: it is dropped, so that
 	// the loop and its other connections live on.
 	defer func() { _ = recover() }()
+	if c.openedEarly { // answered on accept (early.go), ended before its loop: it never opened here
+		c.opened, c.openedEarly = false, false
+	}
 	c.mu.Lock()
 	// The user gave the attempt up with WriteClose: no error to report (Cancel reports its own).
 	givenUp := c.closeSent && !c.opened && c.cancelErr == nil

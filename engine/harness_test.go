@@ -23,13 +23,14 @@ type recorder struct {
 	message func(op codec.Opcode, p []byte) // runs inside Message, if set
 	stream  bool                            // stream binary messages
 	http    bool                            // serve plain HTTP requests
+	refuse  int                             // the status every handshake is refused with; 0 accepts
 }
 
 func (r *recorder) add(format string, args ...any) {
 	r.events = append(r.events, fmt.Sprintf(format, args...))
 }
 
-func (r *recorder) Handshake(*codec.Request) Verdict { return Verdict{} }
+func (r *recorder) Handshake(*codec.Request) Verdict { return Verdict{Refuse: r.refuse} }
 func (r *recorder) ServeHTTP(req *codec.Request, body, dst []byte) ([]byte, bool) {
 	r.add("http %d", len(body))
 	return append(dst, "HTTP/1.1 204 No Content\r\n\r\n"...), r.http

@@ -32,7 +32,8 @@ type Listener struct {
 
 	acceptError func(error, time.Duration) // hears of each failed or refused accept; nil for none
 
-	raw *rawAccept // accepting with accept4 (rawaccept.go); nil: with ln.Accept
+	raw         *rawAccept // accepting with accept4 (rawaccept.go); nil: with ln.Accept
+	deferAccept bool       // ServeOptions.DeferAccept
 }
 
 // ErrConnCap is what ServeOptions.OnAcceptError hears of a connection accepted past the
@@ -69,6 +70,13 @@ type ServeOptions struct {
 	// closed at once past the connection cap, as ErrConnCap with no pause. It must not block: the
 	// accept loop waits for it.
 	OnAcceptError func(err error, backoff time.Duration)
+	// DeferAccept, on a plain *net.TCPListener, has the kernel hand a connection to the accept
+	// loop only once its first bytes have come (TCP_DEFER_ACCEPT), so that the accept loop finds
+	// them there and gives them to an EarlySession. A peer silent from the start is handed over
+	// after one retransmission of the SYN-ACK, about a second; until then the server does not know
+	// of it (it is not counted, and closing the listener leaves it to the kernel, which drops it
+	// without a word to the peer). Other listeners ignore it.
+	DeferAccept bool
 }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
@@ -85,7 +93,8 @@ func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o Ser
 // listener returns the Listener Serve runs, not started yet.
 func (p *Poller) listener(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
-		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError}
+		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError,
+		deferAccept: o.DeferAccept}
 	l.raw = l.rawListener()
 	return l
 }

@@ -31,9 +31,10 @@ type rawAccept struct {
 	f      *os.File // a duplicate of the listening descriptor: Go's poller waits on it for the loop
 	rc     syscall.RawConn
 	rsa    unix.RawSockaddrAny
-	local  *net.TCPAddr   // the listener's address when it is not a wildcard: every socket's local address
-	locals []*net.TCPAddr // the local addresses seen, when the listener is bound to a wildcard
-	flush  []*Loop        // loops that were queued sockets in this batch and need their task
+	local  *net.TCPAddr    // the listener's address when it is not a wildcard: every socket's local address
+	locals []*net.TCPAddr  // the local addresses seen, when the listener is bound to a wildcard
+	flush  []*Loop         // loops that were queued sockets in this batch and need their task
+	early  [earlyRead]byte // what a socket had received when it was accepted (early.go)
 }
 
 // rawListener returns the accept loop's state when l can accept with accept4, nil when it takes
@@ -56,7 +57,10 @@ func (l *Listener) rawListener() *rawAccept {
 	}
 	fd, serr := -1, error(nil)
 	if err := lrc.Control(func(lfd uintptr) {
-		if serr = inheritable(int(lfd), keepAliveOf(tl)); serr == nil {
+		if serr = inheritable(int(lfd), keepAliveOf(tl)); serr == nil && l.deferAccept {
+			serr = unix.SetsockoptInt(int(lfd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
+		}
+		if serr == nil {
 			fd, serr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
 		}
 	}); err != nil || serr != nil {
@@ -145,6 +149,7 @@ type fdConn struct {
 	local  net.Addr
 	remote net.TCPAddr
 	ip     [16]byte
+	socket socketWriter // the socket, for an EarlySession's answer on the accept goroutine
 }
 
 // hand makes the session of nfd, just accepted, and queues it on the loop enroll would choose.
@@ -153,6 +158,9 @@ func (l *Listener) hand(ra *rawAccept, nfd int) {
 	fc.remote.IP, fc.remote.Port, fc.remote.Zone = sockaddrIP(&ra.rsa, &fc.ip)
 	fc.local = ra.localOf(nfd)
 	fc.session = l.accept(accepted{fc})
+	if es, ok := fc.session.(EarlySession); ok && l.deferAccept {
+		ra.offerEarly(fc, es, nfd)
+	}
 	lp := l.p.pick(nowNano())
 	lp.enrolling.Add(1)
 	if lp.arrive(arrival{fd: nfd, c: fc}) {
