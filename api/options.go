@@ -94,7 +94,8 @@ type ServerOptions struct {
 	// that connects and sends nothing is handed over only after about a second (one SYN-ACK
 	// retransmission), when HandshakeTimeout starts; until then the server does not know of it, so
 	// Shutdown cannot close it (the kernel drops it with the listener, without telling the
-	// client). Off by default; TLS listeners ignore it.
+	// client). Off by default; TLS listeners ignore it, and a build with -tags wsloop_nolinkname
+	// defers the accept but answers on the loop.
 	DeferAccept bool
 	// TLSConfig, when set, makes a secure server (the original's secure: true): connections speak
 	// TLS with this configuration, its certificate hooks (GetCertificate, GetConfigForClient)

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"io"
+	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,25 @@ type socketWriter struct{ fd int }
 func (w *socketWriter) Write(p []byte) (int, error) {
 	n, err := unix.Write(w.fd, p)
 	return max(n, 0), err
+}
+
+// deferAccepting sets TCP_DEFER_ACCEPT on ln, a plain TCP listener, and reports whether it did.
+func deferAccepting(ln net.Listener) bool {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return false
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
+	}); err != nil {
+		return false
+	}
+	return serr == nil
 }
 
 // deferAcceptSeconds is the listening socket's TCP_DEFER_ACCEPT under ServeOptions.DeferAccept:

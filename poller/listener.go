@@ -75,7 +75,9 @@ type ServeOptions struct {
 	// them there and gives them to an EarlySession. A peer silent from the start is handed over
 	// after one retransmission of the SYN-ACK, about a second; until then the server does not know
 	// of it (it is not counted, and closing the listener leaves it to the kernel, which drops it
-	// without a word to the peer). Other listeners ignore it.
+	// without a word to the peer). Other listeners ignore it. The bytes go to an EarlySession
+	// only where the listener accepts with accept4 (rawaccept.go); built with
+	// wsloop_nolinkname, the kernel still defers and the loop reads them.
 	DeferAccept bool
 }
 
@@ -94,7 +96,7 @@ func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o Ser
 func (p *Poller) listener(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
 		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError,
-		deferAccept: o.DeferAccept}
+		deferAccept: o.DeferAccept && o.TLS == nil && deferAccepting(ln)}
 	l.raw = l.rawListener()
 	return l
 }

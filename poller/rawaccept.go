@@ -57,10 +57,7 @@ func (l *Listener) rawListener() *rawAccept {
 	}
 	fd, serr := -1, error(nil)
 	if err := lrc.Control(func(lfd uintptr) {
-		if serr = inheritable(int(lfd), keepAliveOf(tl)); serr == nil && l.deferAccept {
-			serr = unix.SetsockoptInt(int(lfd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAcceptSeconds)
-		}
-		if serr == nil {
+		if serr = inheritable(int(lfd), keepAliveOf(tl)); serr == nil {
 			fd, serr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
 		}
 	}); err != nil || serr != nil {
