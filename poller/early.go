@@ -38,6 +38,7 @@ func (ra *rawAccept) offerEarly(fc *fdConn, es EarlySession, fd int) {
 // it as an io.Writer allocates nothing.
 type socketWriter struct{ fd int }
 
+// Write writes what the socket takes of p at once.
 func (w *socketWriter) Write(p []byte) (int, error) {
 	n, err := unix.Write(w.fd, p)
 	return max(n, 0), err
