@@ -19,6 +19,11 @@
 // compression state per connection); -deflate-takeover enables it with context takeover (a 4 KiB
 // window each way per connection). They too apply to the server and, with -client, to the testee.
 //
+// -defer-accept sets ServerOptions.DeferAccept: the kernel hands a connection over once its
+// upgrade request has come, and the request is answered where it was accepted. A client that
+// connects and says nothing is then the kernel's for about a second, and a shutdown does not
+// close it.
+//
 //	go run ./cmd/echo -addr 127.0.0.1:9001
 //	go run ./cmd/echo -addr 127.0.0.1:9001 -ping-interval 30s -pong-timeout 10s
 //	go run ./cmd/echo -addr 127.0.0.1:9443 -tls-cert cert.pem -tls-key key.pem   # wss://
@@ -56,6 +61,7 @@ func main() {
 	idleTimeout := flag.Duration("idle-timeout", 0, "close a connection after this long without traffic from its peer (0: off)")
 	deflate := flag.Bool("deflate", false, "permessage-deflate without context takeover: no compression state per connection")
 	deflateTakeover := flag.Bool("deflate-takeover", false, "permessage-deflate with context takeover: a 4 KiB window each way per connection")
+	deferAccept := flag.Bool("defer-accept", false, "take a connection once its request has come and answer it where it was accepted (ServerOptions.DeferAccept)")
 	flag.Parse()
 	deflateOpts := deflateOptions(*deflate, *deflateTakeover)
 
@@ -79,6 +85,7 @@ func main() {
 	srv := newEchoServer(*maxMessage, tlsConfig, *keepHeaders, func(o *ws.ServerOptions) {
 		o.PingInterval, o.PongTimeout, o.IdleTimeout = *pingInterval, *pongTimeout, *idleTimeout
 		o.Deflate = deflateOpts
+		o.DeferAccept = *deferAccept
 	})
 	if err := program.Serve(srv, *addr, sig); err != nil {
 		fatal(err)

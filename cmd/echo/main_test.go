@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -165,4 +166,31 @@ func TestTLSFlagsServeWSS(t *testing.T) {
 		t.Fatal("no echo over wss")
 	}
 	<-closed
+}
+
+// -defer-accept: upgrades work as usual, and a client that has said nothing is the kernel's, not
+// the server's. The shutdown does not close it (nothing comes, not even an end, as the process
+// exits), and once the listener is gone its first bytes are reset. Without the flag the shutdown
+// closes such a client at once (TestSignalWithStalledHandshakeExitsPromptly).
+func TestEchoFlagDeferAccept(t *testing.T) {
+	ep, addr := startEcho(t, "-defer-accept")
+	silent := wstest.DialRaw(t, addr)
+	p := wstest.Dial(t, addr, "/echo")
+	p.WriteFrame(true, codec.OpText, []byte("deferred"))
+	p.ExpectFrame(codec.OpText, []byte("deferred"))
+	start := ep.signal(t, syscall.SIGTERM)
+	answerGoingAway(t, p)
+	ep.expectExit(t, start, wstest.Timeout)
+	buf := make([]byte, 1)
+	silent.Conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := silent.Conn.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the silent client read %d bytes, %v: the server knew of it", n, err)
+	}
+	silent.Conn.SetDeadline(time.Now().Add(wstest.Timeout))
+	if _, err := silent.Conn.Write([]byte(wstest.Request("/echo"))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := silent.Conn.Read(buf); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("after the exit the silent client read %d bytes, %v; want a reset", n, err)
+	}
 }
