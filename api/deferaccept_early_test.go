@@ -74,3 +74,38 @@ func TestDeferAcceptAnswersWhileLoopsHeld(t *testing.T) {
 		})
 	}
 }
+
+// A server answering on accept gives each request the 101 it gives on its loop, byte for byte,
+// whatever it negotiates (a subprotocol, permessage-deflate) and with an executor running its
+// handlers; the connection then echoes. A request and a frame written together are both served.
+func TestDeferAcceptAnswersAsTheLoopDoes(t *testing.T) {
+	for name, tc := range map[string]struct {
+		opts   ServerOptions
+		header []string
+	}{
+		"plain":       {},
+		"subprotocol": {ServerOptions{ValidProtocols: []string{"chat"}}, []string{"Sec-WebSocket-Protocol: other, chat"}},
+		"deflate": {ServerOptions{Deflate: &DeflateOptions{}},
+			[]string{"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"}},
+		"executor": {ServerOptions{Executor: NewExecutor(2, 0)}, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wstest.CheckLeaks(t)
+			answer := func(deferAccept bool) string {
+				opts := tc.opts
+				opts.DeferAccept = deferAccept
+				s, addr := startServer(t, &opts, nil)
+				s.OnText(func(c *Conn, text string) { c.SendText(text, nil) })
+				p := wstest.DialRaw(t, addr)
+				p.Write(append([]byte(wstest.Request("/", tc.header...)), wstest.FrameBytes(true, codec.OpText, []byte("with the request"))...))
+				head := string(p.ReadHead())
+				p.ExpectFrame(codec.OpText, []byte("with the request"))
+				return head
+			}
+			loop, early := answer(false), answer(true)
+			if early != loop || !strings.HasPrefix(early, "HTTP/1.1 101 ") {
+				t.Fatalf("answered on accept:\n%s\nanswered on the loop:\n%s", early, loop)
+			}
+		})
+	}
+}
