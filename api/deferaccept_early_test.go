@@ -109,3 +109,19 @@ func TestDeferAcceptAnswersAsTheLoopDoes(t *testing.T) {
 		})
 	}
 }
+
+// In the connection handler BufferedAmount counts the 101 (129 bytes here) that the loop's turn
+// is about to write, and nothing when the request was answered where it was accepted.
+func TestDeferAcceptBufferedAmountAtOpen(t *testing.T) {
+	for _, tc := range []struct {
+		deferAccept bool
+		want        int
+	}{{false, 129}, {true, 0}} {
+		got := make(chan int, 1)
+		_, addr := startServer(t, &ServerOptions{DeferAccept: tc.deferAccept}, func(c *Conn) { got <- c.BufferedAmount() })
+		wstest.Dial(t, addr, "/")
+		if n := recv(t, got); n != tc.want {
+			t.Fatalf("DeferAccept %v: BufferedAmount %d in the connection handler, want %d", tc.deferAccept, n, tc.want)
+		}
+	}
+}

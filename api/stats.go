@@ -54,5 +54,6 @@ func (s *Server) Stats() Stats {
 // kernel, as the browser's WebSocket.bufferedAmount does. It is what counts against
 // MaxQueuedBytes, without the bookkeeping overhead the cap also counts. A server connection's
 // 101 response counts too, until the loop's turn that opened the connection has written it (in
-// the connection handler, it has not yet).
+// the connection handler, it has not yet), unless ServerOptions.DeferAccept answered the request
+// where it was accepted: then it is 0 there, as a browser's is at open.
 func (c *Conn) BufferedAmount() int { return c.ec.Buffered() }
