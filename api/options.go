@@ -90,7 +90,8 @@ type ServerOptions struct {
 	// runs (Handshake, HandshakeLater, SelectProtocol and CheckOrigin are nil), answers the
 	// request on the accepting goroutine before the connection goes to its loop: the 101 does not
 	// wait for a loop, a busy one included, and an upgrade costs less CPU (bench/RESULTS.md, the
-	// upgrade section). The connection event still runs on the loop, first. The price: a client
+	// upgrade section). A request head over 4 KiB, or one that comes in pieces, is answered on its
+	// loop as usual. The connection event still runs on the loop, first. The price: a client
 	// that connects and sends nothing is handed over only after about a second (one SYN-ACK
 	// retransmission), when HandshakeTimeout starts; until then the server does not know of it, so
 	// Shutdown cannot close it (the kernel drops it with the listener, without telling the
