@@ -83,7 +83,7 @@ func newServer(name string) benchServer {
 // wsloop: OnMessage + SendMessage, the documented zero-copy path, on its gnet loops; broadcast:
 // one PreparedMessage and Server.Broadcast, which queues one task per loop.
 type wsloopServer struct {
-	s       *wsloop.Server
+	s           *wsloop.Server
 	deflate     bool // permessage-deflate in its default mode (no context takeover)
 	deferAccept bool // ServerOptions.DeferAccept: upgrades answered on the accepting goroutine
 }
