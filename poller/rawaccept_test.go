@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -287,17 +288,23 @@ func TestEMFILEOnDescriptorPathBacksOff(t *testing.T) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &orig); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir("/proc/self/fd")
+	// A new descriptor takes the lowest free number, which must be below the limit: a limit at
+	// that number makes the next one fail, whatever holes earlier tests left below the highest.
+	lowest, err := unix.Dup(cfd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := uint64(len(entries) - 1) // less the one that read the directory
+	unix.Close(lowest)
+	var once sync.Once
 	restore := func() {
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &orig); err != nil {
-			t.Errorf("restoring RLIMIT_NOFILE: %v", err)
-		}
+		once.Do(func() {
+			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &orig); err != nil {
+				t.Errorf("restoring RLIMIT_NOFILE: %v", err)
+			}
+		})
 	}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: open, Max: orig.Max}); err != nil {
+	defer restore() // also when the test fails before it is restored below
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(lowest), Max: orig.Max}); err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().(*net.TCPAddr)
