@@ -62,7 +62,15 @@ func openBroker(s *Server, b Broker) (*brokerLink, error) {
 
 // join counts a shard's first subscriber to topic, and joins topic on the broker when it is the
 // server's first. The shard's topicMu is held.
-func (l *brokerLink) join(topic string) {
+func (l *brokerLink) join(topic string) { l.count(topic, 1) }
+
+// leave counts a shard's last subscriber to topic leaving, and leaves topic on the broker when no
+// shard has one. The shard's topicMu is held.
+func (l *brokerLink) leave(topic string) { l.count(topic, -1) }
+
+// count adds delta (1 or -1) to the shards with a subscriber to topic, and joins or leaves topic
+// on the broker when that number leaves or reaches 0.
+func (l *brokerLink) count(topic string, delta int) {
 	if l == nil {
 		return
 	}
@@ -74,29 +82,18 @@ func (l *brokerLink) join(topic string) {
 	if l.shards == nil {
 		l.shards = make(map[string]int)
 	}
-	l.shards[topic]++
-	if l.shards[topic] == 1 {
-		l.b.Join(topic)
-	}
-}
-
-// leave counts a shard's last subscriber to topic leaving, and leaves topic on the broker when no
-// shard has one. The shard's topicMu is held.
-func (l *brokerLink) leave(topic string) {
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
-	if n := l.shards[topic] - 1; n > 0 {
+	n := l.shards[topic] + delta
+	if n > 0 {
 		l.shards[topic] = n
-		return
+	} else {
+		delete(l.shards, topic)
 	}
-	delete(l.shards, topic)
-	l.b.Leave(topic)
+	switch {
+	case delta > 0 && n == 1:
+		l.b.Join(topic)
+	case delta < 0 && n == 0:
+		l.b.Leave(topic)
+	}
 }
 
 // publish hands pm, a publication of the server that its local subscribers already have, to the

@@ -320,12 +320,7 @@ func TestHandshakeHTTPHandler(t *testing.T) {
 		t.Fatalf("HEAD answered %q", all)
 	}
 
-	resp, err := http.Get("http://" + addr + "/hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := wstest.Get(t, nil, "http://"+addr+"/hello")
 	if resp.StatusCode != 200 || string(body) != "hello " {
 		t.Fatalf("net/http client got %d %q", resp.StatusCode, body)
 	}
@@ -429,12 +424,7 @@ func TestHandshakeMountedOnHTTPTest(t *testing.T) {
 		})
 	}
 
-	resp, err := http.Get(hs.URL + "/plain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, body := wstest.Get(t, nil, hs.URL+"/plain")
 	if string(body) != "plain" {
 		t.Fatalf("plain handler answered %q", body)
 	}

@@ -61,14 +61,9 @@ func runNATSServer(t *testing.T, bin, dir string, routes ...string) natsProcess 
 	}
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		wstest.AwaitExit(cmd, exited, 5*time.Second)
 	})
 	var p natsProcess
 	ports := filepath.Join(dir, fmt.Sprintf("nats-server_%d.ports", cmd.Process.Pid))

@@ -61,15 +61,7 @@ func startHistoryNode(t testing.TB, name string, so ServerOptions, h History) hi
 			}
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(nil) })
-	return historyNode{b: b, srv: srv, addr: ln.Addr().String()}
+	return historyNode{b: b, srv: srv, addr: serveLocal(t, srv)}
 }
 
 // histClient is a WebSocket client of a historyNode: what it received, as numbers and payloads.

@@ -44,16 +44,7 @@ func TestClusterNodeStopsAndRestarts(t *testing.T) {
 	waitRoutes(t, a.Server(), b.Server(), sc)
 
 	const topic = "news"
-	for _, n := range all {
-		n.Join(topic)
-	}
-	waitInterest(t, all, "probe1")
-	for _, n := range all {
-		publishRun(t, n, topic, 1, 10)
-	}
-	waitFor(t, 5*time.Second, "the first round", func() bool {
-		return len(a.sink.topic(topic)) == 20 && len(b.sink.topic(topic)) == 20 && len(c.sink.topic(topic)) == 20
-	})
+	publishEverywhere(t, all, topic, 10) // the first round
 
 	client, cluster := sc.Addr().String(), sc.ClusterAddr().String()
 	sc.Shutdown()
@@ -138,16 +129,7 @@ func TestClusterNodeRestartsWhole(t *testing.T) {
 	nodes := startCluster(t, 3, nil)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	const topic = "news"
-	for _, n := range nodes {
-		n.Join(topic)
-	}
-	waitInterest(t, nodes, "probe1")
-	for _, n := range nodes {
-		publishRun(t, n, topic, 1, 10)
-	}
-	waitFor(t, 5*time.Second, "the first round", func() bool {
-		return len(a.sink.topic(topic)) == 20 && len(b.sink.topic(topic)) == 20 && len(c.sink.topic(topic)) == 20
-	})
+	publishEverywhere(t, nodes, topic, 10) // the first round
 	cluster := c.Server().ClusterAddr().String()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)

@@ -65,16 +65,8 @@ func startNodes(t *testing.T, n int, tune func(*api.ServerOptions), topics ...st
 				c.Subscribe(topic)
 			}
 		})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Serve(ln, nil); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close(nil) })
 		ns.servers = append(ns.servers, srv)
-		ns.addrs = append(ns.addrs, ln.Addr().String())
+		ns.addrs = append(ns.addrs, serveLocal(t, srv))
 	}
 	waitRoutes(t, natsServers...)
 	return ns
@@ -216,4 +208,18 @@ func TestServersAcrossNodes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// serveLocal serves srv on a free loopback port until the test ends, and returns its address.
+func serveLocal(t testing.TB, srv *api.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(nil) })
+	return ln.Addr().String()
 }

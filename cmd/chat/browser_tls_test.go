@@ -63,15 +63,11 @@ func startChatCommand(t *testing.T, args ...string) (url string, stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("chat exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
-				}
-			case <-time.After(wstest.Timeout):
-				cmd.Process.Kill()
-				<-exited
+			switch inTime, err := wstest.AwaitExit(cmd, exited, wstest.Timeout); {
+			case !inTime:
 				t.Errorf("chat did not exit within %v of SIGTERM", wstest.Timeout)
+			case err != nil:
+				t.Errorf("chat exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
 			}
 		})
 	}
@@ -159,28 +155,15 @@ func TestChatTLSFlags(t *testing.T) {
 	url, stop, _, clientCfg := tlsChat(t)
 	client := &http.Client{Timeout: wstest.Timeout, Transport: &http.Transport{TLSClientConfig: clientCfg, DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := wstest.Get(t, client, url)
 	if resp.StatusCode != http.StatusOK || string(body) != string(chatpage.Page) || resp.TLS == nil {
 		t.Fatalf("GET %s = %d, %d bytes (the page has %d), TLS %v", url, resp.StatusCode, len(body), len(chatpage.Page), resp.TLS != nil)
 	}
 	// Plain HTTP on the TLS port gets net/http's answer to that mistake.
 	plainURL := "http://" + strings.TrimPrefix(url, "https://")
-	resp, err = client.Get(plainURL)
-	if err != nil {
-		t.Fatalf("GET %s: %v", plainURL, err)
-	}
-	body, err = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTP request to an HTTPS server") || err != nil {
-		t.Fatalf("GET %s = %d %q (%v), want 400 naming the mistake", plainURL, resp.StatusCode, body, err)
+	resp, body = wstest.Get(t, client, plainURL)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTP request to an HTTPS server") {
+		t.Fatalf("GET %s = %d %q, want 400 naming the mistake", plainURL, resp.StatusCode, body)
 	}
 
 	wss := "wss://" + strings.TrimPrefix(url, "https://")

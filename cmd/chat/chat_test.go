@@ -215,15 +215,7 @@ func TestChatServesPage(t *testing.T) {
 	client := &http.Client{Timeout: wstest.Timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
 
-	resp, err := client.Get("http://" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := wstest.Get(t, client, "http://"+addr+"/")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET / = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -236,12 +228,7 @@ func TestChatServesPage(t *testing.T) {
 		}
 	}
 
-	resp, err = client.Get("http://" + addr + "/favicon.ico")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	resp, _ = wstest.Get(t, client, "http://"+addr+"/favicon.ico")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET /favicon.ico = %d, want 404", resp.StatusCode)
 	}

@@ -271,15 +271,11 @@ func startIdleClients(t *testing.T, url string, n int, caFile string) (idleRepor
 	finish := func() {
 		once.Do(func() {
 			stdin.Close()
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("idle clients: %v\n%s%s", err, output.String(), stderr.String())
-				}
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				<-exited
+			switch inTime, err := wstest.AwaitExit(cmd, exited, 30*time.Second); {
+			case !inTime:
 				t.Errorf("idle clients did not end within 30 s of the end of their stdin")
+			case err != nil:
+				t.Errorf("idle clients: %v\n%s%s", err, output.String(), stderr.String())
 			}
 		})
 	}

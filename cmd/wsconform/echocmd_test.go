@@ -291,15 +291,11 @@ func startEchoBinary(t *testing.T, bin string, args ...string) string {
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil || strings.Contains(stderr.String(), "DATA RACE") {
-				t.Errorf("echo exited with %v\n%s", err, stderr.String())
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
+		switch inTime, err := wstest.AwaitExit(cmd, exited, 15*time.Second); {
+		case !inTime:
 			t.Errorf("echo did not exit 15s after SIGTERM\n%s", stderr.String())
+		case err != nil || strings.Contains(stderr.String(), "DATA RACE"):
+			t.Errorf("echo exited with %v\n%s", err, stderr.String())
 		}
 	})
 	select {

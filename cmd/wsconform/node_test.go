@@ -43,14 +43,9 @@ func startNodeEcho(t *testing.T, args ...string) string {
 	}
 	t.Cleanup(func() {
 		stdin.Close() // the script exits when its standard input closes
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		wstest.AwaitExit(cmd, exited, 5*time.Second)
 	})
 	ready := make(chan string, 1)
 	go func() {

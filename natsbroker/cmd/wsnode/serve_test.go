@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -32,15 +31,7 @@ func TestNodeServesEchoStatsAndPage(t *testing.T) {
 	if st["node"] != "node0" || st["connections"] != float64(1) || st["nats_peers"] != float64(0) {
 		t.Errorf("/stats: node %v, connections %v, nats_peers %v; want node0, 1, 0", st["node"], st["connections"], st["nats_peers"])
 	}
-	resp, err := http.Get("http://" + c.addr(0) + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := wstest.Get(t, nil, "http://"+c.addr(0)+"/")
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, chatpage.Page) {
 		t.Fatalf("GET / = %d with %d bytes, want 200 with the chat page (%d bytes)", resp.StatusCode, len(body), len(chatpage.Page))
 	}
