@@ -157,10 +157,10 @@ func (b *fakeBroker) Close() error {
 	return nil
 }
 
-// state returns, under b's lock, what f reads of b.
-func state[T any](b *fakeBroker, f func() T) T {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// locked returns what f reads under mu.
+func locked[T any](mu *sync.Mutex, f func() T) T {
+	mu.Lock()
+	defer mu.Unlock()
 	return f()
 }
 
@@ -231,7 +231,7 @@ func TestBrokerClusterDeliversEverywhere(t *testing.T) {
 	end := prepared(t, TextMessage, []byte("end"))
 	for i, n := range ns {
 		st := n.s.Stats()
-		pubs, dropped := state(n.b, func() int { return n.b.published }), state(n.b, func() int { return n.b.dropped })
+		pubs, dropped := locked(&n.b.mu, func() int { return n.b.published }), locked(&n.b.mu, func() int { return n.b.dropped })
 		if pubs != msgs || dropped != 0 || st.BrokerPublished != msgs || st.BrokerPublishErrors != 0 {
 			t.Fatalf("node %d handed %d publications to its broker (Stats %+v, %d dropped), want its own %d",
 				i, pubs, st, dropped, msgs)
@@ -379,7 +379,7 @@ func TestBrokerInterestStorm(t *testing.T) {
 			name := fmt.Sprint("t", k)
 			joins, leaves := b.interest(t, name)
 			local := s.Subscribers(name)
-			if joined := state(b, func() bool { return b.joined[name] }); joined != (local > 0) || joins-leaves != min(local, 1) {
+			if joined := locked(&b.mu, func() bool { return b.joined[name] }); joined != (local > 0) || joins-leaves != min(local, 1) {
 				t.Fatalf("%s: topic %s joined %v (%d Join, %d Leave) with %d local subscribers", when, name, joined, joins, leaves, local)
 			}
 		}
@@ -406,7 +406,7 @@ func TestBrokerDeliveryAllocs(t *testing.T) {
 	for c := range s.Connections() {
 		c.Subscribe("t")
 	}
-	sink := state(b, func() BrokerSink { return b.sink })
+	sink := locked(&b.mu, func() BrokerSink { return b.sink })
 	m := BrokerMessage{Topic: "t", Type: BinaryMessage, Payload: bytes.Repeat([]byte{'b'}, size), Node: "other"}
 	perMsg := int64(subs * (2 + size))
 	deliver := func() {
@@ -453,7 +453,7 @@ func TestBrokerDeliveryDeflate(t *testing.T) {
 	for c := range s.Connections() {
 		c.Subscribe("t")
 	}
-	state(b, func() BrokerSink { return b.sink }).Deliver(BrokerMessage{Topic: "t", Type: TextMessage,
+	locked(&b.mu, func() BrokerSink { return b.sink }).Deliver(BrokerMessage{Topic: "t", Type: TextMessage,
 		Payload: []byte(deflateMessage), Node: "other", Seq: 1})
 	for range 2 {
 		if g := recv(t, got); g != "text true" {
@@ -475,7 +475,7 @@ func TestBrokerGapReported(t *testing.T) {
 		gaps = append(gaps, g)
 		mu.Unlock()
 	}}, nil)
-	sink := state(b, func() BrokerSink { return b.sink })
+	sink := locked(&b.mu, func() BrokerSink { return b.sink })
 	want := []BrokerGap{{Topic: "t", Node: "n2", From: 4, To: 9}, {Topic: "u"}}
 	for _, g := range want {
 		sink.Gap(g)
@@ -497,7 +497,7 @@ func TestBrokerClosedWithServer(t *testing.T) {
 	b := (&fakeCluster{}).node("solo")
 	s, peers, conns := fanoutServer(t, &ServerOptions{Broker: b}, 1)
 	conns[0].Subscribe("t")
-	sink := state(b, func() BrokerSink { return b.sink })
+	sink := locked(&b.mu, func() BrokerSink { return b.sink })
 	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte{0xff}, Node: "n2", Seq: 1}) // not UTF-8: dropped
 	sink.Deliver(BrokerMessage{Topic: "t", Type: TextMessage, Payload: []byte("before"), Node: "n2", Seq: 2})
 	expectTexts(t, peers[0], "subscriber", "before")
@@ -512,7 +512,7 @@ func TestBrokerClosedWithServer(t *testing.T) {
 	conns[0].Subscribe("u")
 	expectTexts(t, peers[0], "subscriber", "local")
 	st := s.Stats()
-	closes, pubs, joins := state(b, func() int { return b.closes }), state(b, func() int { return b.published }), state(b, func() int { return b.joins["u"] })
+	closes, pubs, joins := locked(&b.mu, func() int { return b.closes }), locked(&b.mu, func() int { return b.published }), locked(&b.mu, func() int { return b.joins["u"] })
 	if closes != 1 || pubs != 0 || joins != 0 || st.BrokerReceived != 2 || st.BrokerPublished != 0 {
 		t.Fatalf("after Close: %d Close, %d Publish, %d Join of a new topic, Stats %+v; want 1 Close and 2 received",
 			closes, pubs, joins, st)
@@ -521,7 +521,7 @@ func TestBrokerClosedWithServer(t *testing.T) {
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if n := state(b, func() int { return b.closes }); n != 1 {
+	if n := locked(&b.mu, func() int { return b.closes }); n != 1 {
 		t.Fatalf("%d Close after Shutdown, want 1", n)
 	}
 }
@@ -544,7 +544,7 @@ func TestBrokerOpenErrorFailsServer(t *testing.T) {
 		t.Fatalf("ServeHTTP answered %d, want 503", rec.Code)
 	}
 	s.Close(nil)
-	if opens, closes := state(b, func() int { return b.opens }), state(b, func() int { return b.closes }); opens != 1 || closes != 0 {
+	if opens, closes := locked(&b.mu, func() int { return b.opens }), locked(&b.mu, func() int { return b.closes }); opens != 1 || closes != 0 {
 		t.Fatalf("%d Open and %d Close, want 1 and 0", opens, closes)
 	}
 }

@@ -9,7 +9,8 @@ import (
 // The records of a server's Broker (see ServerOptions.Logger).
 const (
 	// LogBrokerPublishFailed (Warn, at most 10 a second): Broker.Publish refused a publication of
-	// the server, which reached the local subscribers only. The record has the topic and the error.
+	// the server, which reached the local subscribers only, or, with a HistoryBroker, nobody. The
+	// record has the topic and the error.
 	LogBrokerPublishFailed = "websocket: broker publish failed"
 	// LogBrokerCloseFailed (Warn): Broker.Close, which Server.Close calls, failed. The record has
 	// the error.
@@ -96,19 +97,20 @@ func (l *brokerLink) count(topic string, delta int) {
 	}
 }
 
-// publish hands pm, a publication of the server that its local subscribers already have, to the
-// broker for the other nodes; a refusal is counted and logged.
-func (l *brokerLink) publish(topic string, pm *PreparedMessage) {
+// publish hands pm, a publication of the server, to the broker: for the other nodes, and with
+// a HistoryBroker for the local subscribers too. A refusal is counted and logged. It reports false
+// when the link is closed and pm went nowhere.
+func (l *brokerLink) publish(topic string, pm *PreparedMessage) bool {
 	l.gate.RLock()
 	if l.closed {
 		l.gate.RUnlock()
-		return
+		return false
 	}
 	err := l.b.Publish(topic, pm.typ, pm.plain.Payload())
 	l.gate.RUnlock()
 	if err == nil {
 		l.published.Add(1)
-		return
+		return true
 	}
 	l.publishErrors.Add(1)
 	if lg := l.s.opts.Logger; lg != nil {
@@ -116,6 +118,7 @@ func (l *brokerLink) publish(topic string, pm *PreparedMessage) {
 		ll.log(&l.errLimit, slog.LevelWarn, LogBrokerPublishFailed, slog.String(logKeyTopic, topic),
 			slog.String(logKeyError, err.Error()))
 	}
+	return true
 }
 
 // Deliver sends m to the local subscribers of m.Topic as Server.PublishPrepared would, with one

@@ -287,7 +287,7 @@ func TestHistoryGone(t *testing.T) {
 	if err := recv(t, errs); !errors.Is(err, ErrHistoryGone) {
 		t.Fatalf("SubscribeFrom a number dropped: %v, want ErrHistoryGone", err)
 	}
-	if n, left := s.Subscribers("news"), state2(b, func() int { return b.leaves }); n != 0 || left != 1 {
+	if n, left := s.Subscribers("news"), locked(&b.mu, func() int { return b.leaves }); n != 0 || left != 1 {
 		t.Fatalf("after ErrHistoryGone: %d subscribers, %d Leave, want 0 and 1", n, left)
 	}
 	s.Broadcast(prepared(t, TextMessage, []byte("nothing before")))
@@ -299,13 +299,6 @@ func TestHistoryGone(t *testing.T) {
 	}
 	publishM(t, s, "news", 6, 6)
 	expectTexts(t, peers[1], "from 0", histTexts(4, 6)...)
-}
-
-// state2 returns, under b's lock, what f reads of b.
-func state2[T any](b *fakeHistory, f func() T) T {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return f()
 }
 
 // startDraining subscribes conns[0] to "news", publishes 1 to 3 while b holds its deliveries
@@ -474,4 +467,23 @@ func TestHistoryRecoversOverTLS(t *testing.T) {
 	s.Broadcast(prepared(t, TextMessage, []byte("end")))
 	expect("recovered", from, append(histTexts(3, 7), "end")...)
 	expect("live", live, append(histTexts(5, 7), "end")...)
+}
+
+// After Server.Close the HistoryBroker is gone: a publication reaches the local subscribers at
+// once, unnumbered, as without a broker, and the broker does not get it.
+func TestHistoryPublishAfterCloseStaysLocal(t *testing.T) {
+	wstest.CheckLeaks(t)
+	b := newFakeHistory(10)
+	s, peers, conns := fanoutServer(t, historyOptions(b), 1)
+	conns[0].Subscribe("news")
+	publishM(t, s, "news", 1, 1)
+	expectTexts(t, peers[0], "subscriber", histTexts(1, 1)...)
+	if err := s.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	publishM(t, s, "news", 2, 2)
+	expectTexts(t, peers[0], "subscriber", "m2")
+	if st := s.Stats(); st.BrokerPublished != 1 {
+		t.Fatalf("BrokerPublished %d after Close, want the 1 before it", st.BrokerPublished)
+	}
 }

@@ -120,11 +120,16 @@ func (s *Server) Publish(topic string, typ MessageType, payload []byte) error {
 // delivered, with the policy, order and timing of Broadcast. With a ServerOptions.Broker, it then
 // hands pm's payload to the broker for the subscribers on the other nodes; the local ones never
 // wait on it. With a HistoryBroker, which numbers the publication, the local subscribers receive
-// it from the broker, numbered, as the other nodes' subscribers do (see HistoryBroker).
+// it from the broker, numbered, as the other nodes' subscribers do (see HistoryBroker). After
+// Server.Close the broker is gone and the publication reaches the local subscribers only.
 func (s *Server) PublishPrepared(topic string, pm *PreparedMessage) {
-	if s.link == nil || s.link.hist == nil {
-		s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
+	if s.link != nil && s.link.hist != nil {
+		if !s.link.publish(topic, pm) { // closed: the broker will not bring it back
+			s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
+		}
+		return
 	}
+	s.fanout(fanout{pm: pm, topic: topic, toTopic: true})
 	if s.link != nil {
 		s.link.publish(topic, pm)
 	}
