@@ -158,13 +158,6 @@ func (c *Conn) OnWake() {
 	c.beginTurn()
 	c.answerDeferred()
 	c.endTurn()
-	if !c.paused && !c.t.Closed() && c.pendingBytes() != nil {
-		// Bytes kept while the input was paused, which the turn resumed: no new byte may ever
-		// come to have them read.
-		c.beginTurn()
-		c.consume(nil)
-		c.endTurn()
-	}
 }
 
 // abortIfGivenUp ends the connection at once if it was given up (WriteClose or Cancel during the

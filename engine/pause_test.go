@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wsloop/wsloop/codec"
+	"github.com/wsloop/wsloop/poller"
 )
 
 // The user's pause and a worker backlog's pause are independent: withdrawing one leaves the input
@@ -26,4 +28,33 @@ func TestWorkerBacklogAndUserPausesAreIndependent(t *testing.T) {
 		c.m.RunWakes()
 		c.ev.expect(t, `text "waited"`)
 	}
+}
+
+// Bytes the engine keeps behind a paused message (here received before the connection reached
+// its loop, as with Preload or an answer on accept) are read once the input resumes, whichever turn
+// resumes it: here the user's resume comes while the output is still over its cap (a pong the peer
+// does not read), and the timer that finds the output drained resumes the input. The peer sends
+// nothing more, so nothing else could have them read.
+func TestKeptBytesReadWhenTheTimerResumes(t *testing.T) {
+	c := &conn{Conn: &Conn{}, ev: &recorder{}}
+	c.Init(&Config{Role: codec.ServerRole, MaxQueue: 64}, c.ev)
+	c.ev.message = func(op codec.Opcode, p []byte) {
+		if string(p) == "a" {
+			c.PauseInput()
+		}
+	}
+	in := []byte(upgrade)
+	in = append(in, frame(true, codec.OpPing, strings.Repeat("p", 100))...) // its pong is over the cap
+	in = append(in, frame(true, codec.OpText, "a")...)
+	in = append(in, frame(true, codec.OpText, "b")...)
+	c.Preload(in)
+	c.m = poller.NewMemoryWithRoom(c.Conn, t0, 0)
+	c.ev.expect(t, "open", `text "a"`)
+	c.ResumeInput()
+	c.m.RunWakes()
+	c.ev.expect(t) // still paused: the output is over its cap
+	c.m.SetKernelRoom(1 << 20)
+	c.tick()
+	c.m.RunWakes()
+	c.ev.expect(t, `text "b"`)
 }

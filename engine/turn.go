@@ -21,8 +21,15 @@ func (c *Conn) endTurn() {
 		return
 	}
 	c.flush()
-	c.afterFlush()
+	resumed := c.afterFlush()
 	c.tidy()
+	if resumed && !c.t.Closed() && c.pendingBytes() != nil {
+		// Bytes kept while the input was paused: no new byte may ever come to have them read,
+		// whichever turn resumed it (a wake, a timer that found the output drained).
+		c.beginTurn()
+		c.consume(nil)
+		c.endTurn()
+	}
 }
 
 // endedInTurn looks once under the lock at what other goroutines did to an open connection
@@ -89,10 +96,11 @@ func (c *Conn) flush() {
 
 // afterFlush runs the callbacks whose bytes reached the kernel, fires Drained, pauses or resumes
 // the input by the output's size, lets the close state machine act on a drained output, and keeps
-// a timer armed while anything waits on the output. Loop only.
-func (c *Conn) afterFlush() {
+// a timer armed while anything waits on the output. It reports whether it resumed the input.
+// Loop only.
+func (c *Conn) afterFlush() (resumed bool) {
 	if c.t.Closed() {
-		return
+		return false
 	}
 	backlog := c.t.Buffered()
 	var scratch *[]sendCallback // the callbacks whose bytes reached the kernel, if any wait
@@ -130,15 +138,16 @@ func (c *Conn) afterFlush() {
 	if drainedAfterRefusal {
 		c.ev.Drained()
 	}
-	c.throttle(over)
+	resumed = c.throttle(over)
 	if closeSent && c.deadline.close == 0 {
 		c.deadline.close = c.t.Now() + int64(c.cfg.closeTimeout())
 	}
 	if c.settle(drained) {
-		return
+		return resumed
 	}
 	c.recheck = waiting || refused // callbacks, a refusal or a close wait on the output
 	c.armTimer()
+	return resumed
 }
 
 // look records what the transport holds. c.mu is held.
@@ -151,8 +160,9 @@ func (q *outq) look(backlog int) {
 
 // throttle pauses the input while the output is over its cap (control frames the peer makes us
 // queue without reading them: a ping flood) or a PauseReason holds it, and resumes it once none
-// does. A connection paused by its output must drain within the close timeout. Loop only.
-func (c *Conn) throttle(over bool) {
+// does. A connection paused by its output must drain within the close timeout. It reports whether
+// it resumed the input. Loop only.
+func (c *Conn) throttle(over bool) (resumed bool) {
 	want := over || c.pausedBy()
 	switch {
 	case want && !c.paused:
@@ -161,6 +171,7 @@ func (c *Conn) throttle(over bool) {
 	case !want && c.paused:
 		c.paused = false
 		c.t.ResumeRead()
+		resumed = true
 	}
 	switch {
 	case !over:
@@ -168,6 +179,7 @@ func (c *Conn) throttle(over bool) {
 	case c.deadline.overflow == 0:
 		c.deadline.overflow = c.t.Now() + int64(c.cfg.closeTimeout())
 	}
+	return resumed
 }
 
 // PauseInput stops reading from the connection until ResumeInput: no message is delivered, and

@@ -32,8 +32,12 @@ type Memory struct {
 
 // NewMemory opens s on an in-memory transport whose clock reads now, with no limit on what the
 // kernel takes.
-func NewMemory(s Session, now int64) *Memory {
-	m := &Memory{session: s, now: now, room: -1}
+func NewMemory(s Session, now int64) *Memory { return NewMemoryWithRoom(s, now, -1) }
+
+// NewMemoryWithRoom is NewMemory with a kernel that takes room bytes (see SetKernelRoom) from the
+// start, OnOpen's turn included.
+func NewMemoryWithRoom(s Session, now int64, room int) *Memory {
+	m := &Memory{session: s, now: now, room: room}
 	s.OnOpen(m, now)
 	return m
 }
