@@ -1,92 +1,72 @@
 package engine
 
 import (
-	"bytes"
 	"io"
 
 	"github.com/wsloop/wsloop/bufpool"
 	"github.com/wsloop/wsloop/codec"
 )
 
-// OnAccepted takes the bytes that had arrived when the server's socket was accepted, on the
-// accepting goroutine before the connection goes to its loop (see poller.EarlySession). When the
-// server's handshake runs no code of the user's (Config.AnswerOnAccept) and in holds a whole
-// upgrade request, the connection answers it there: the 101 goes to w at once, and the
-// connection event runs in the loop's first turn. Anything else (a partial request, a plain HTTP
-// request, a refusal) is kept and answered on the loop as if it had just arrived.
-func (c *Conn) OnAccepted(in []byte, w io.Writer) {
-	if !c.cfg.AnswerOnAccept || c.cfg.Role != codec.ServerRole {
-		c.keep(in)
-		return
-	}
-	req := requests.Get().(*codec.Request)
-	req.MaxHeadSize = c.cfg.maxHead()
-	n, err := req.Parse(in)
-	if err != nil || n == 0 {
-		req.Reset()
-		requests.Put(req)
-		c.keep(in)
-		return
-	}
-	c.side().req = req
-	c.negotiateDeflate(req)
-	v := c.ev.Handshake(req)
-	if v.Refuse != 0 || !c.answerEarly(req.Key, v, w) {
-		c.side().early = &earlyVerdict{v: v, key: bytes.Clone(req.Key)} // req's bytes are the caller's
-		c.releaseHandshake()
-	}
-	if n < len(in) {
-		c.keep(in[n:])
-	}
+// AnswersOnAccept implements poller.EarlySession: a server whose handshake runs no code of the
+// user's (Config.AnswerOnAccept) answers a request that came with its socket where the socket was
+// accepted.
+func (c *Conn) AnswersOnAccept() bool {
+	return c.cfg.AnswerOnAccept && c.cfg.Role == codec.ServerRole
 }
 
-// earlyVerdict is the verdict OnAccepted reached but could not act on before the loop: a refusal,
-// which the first turn answers.
-type earlyVerdict struct {
-	v   Verdict
-	key []byte // the request's Sec-WebSocket-Key
+// OnAccepted takes the bytes that had arrived when the server's socket was accepted, on the
+// accepting goroutine before the connection goes to its loop (see poller.EarlySession). When in
+// holds a whole upgrade request that the handshake accepts, the connection answers it there: the
+// 101 goes to w at once, and the connection event runs in the loop's first turn. Anything else (a
+// partial request, a plain HTTP request, a refusal) is kept and answered on the loop as if it had
+// just arrived; the handshake runs no code of the user's, so it decides there as it did here.
+func (c *Conn) OnAccepted(in []byte, w io.Writer) {
+	r := c.side()
+	r.req = requests.Get().(*codec.Request)
+	r.req.MaxHeadSize = c.cfg.maxHead()
+	n, err := r.req.Parse(in)
+	if err == nil && n > 0 {
+		c.negotiateDeflate(r.req)
+		if v := c.ev.Handshake(r.req); v.Refuse == 0 && c.answerEarly(r.req.Key, v, w) {
+			c.Preload(in[n:])
+			return
+		}
+	}
+	c.releaseHandshake()
+	c.Preload(in)
 }
 
 // answerEarly writes the 101 answering key to w and opens the connection; the rest of a write
-// that does not all go through is queued for the first turn. It reports false when the response
-// cannot be made, which the first turn then refuses with 500.
+// that does not all go through is queued for the first turn. It reports false when the
+// connection was given up or the response cannot be made, which the loop then finds again.
 func (c *Conn) answerEarly(key []byte, v Verdict, w io.Writer) bool {
-	c.mu.Lock()
-	if c.state != Connecting || c.terminated {
-		c.mu.Unlock()
-		return false
-	}
 	scratch := bufpool.Get()
 	defer bufpool.Put(scratch)
-	resp, err := codec.AppendResponse(scratch.B, key, v.Protocol, c.deflateHeader(v.Header))
+	c.mu.Lock()
+	resp, err := c.openLocked(scratch.B, key, v)
+	if err == nil {
+		if wrote, _ := w.Write(resp); wrote < len(resp) {
+			b := c.queue().buffer()
+			b.B = append(b.B, resp[wrote:]...)
+		}
+	}
+	c.mu.Unlock()
 	scratch.B = resp
 	if err != nil {
-		c.mu.Unlock()
 		return false
 	}
-	if wrote, _ := w.Write(resp); wrote < len(resp) {
-		b := c.queue().buffer()
-		b.B = append(b.B, resp[wrote:]...)
-	}
-	c.state = Open
-	c.mu.Unlock()
 	c.releaseHandshake()
 	c.opened = true
 	c.openedEarly = true
 	return true
 }
 
-// finishEarly does in the first turn what OnAccepted decided: the connection event of a
-// connection it opened, or the refusal it reached. Loop only.
+// finishEarly runs, in the first turn, the connection event of a connection OnAccepted opened.
+// Loop only.
 func (c *Conn) finishEarly() {
-	switch {
-	case c.openedEarly:
+	if c.openedEarly {
 		c.openedEarly = false
 		c.deadline.handshake = 0
 		c.ev.Opened()
-	case c.rare != nil && c.rare.early != nil:
-		e := c.rare.early
-		c.rare.early = nil
-		c.answer(e.key, e.v)
 	}
 }

@@ -71,35 +71,43 @@ func TestAnswerOnAcceptPartialWriteEndsOnTheLoop(t *testing.T) {
 	c.ev.expect(t, "open")
 }
 
-// Without AnswerOnAccept (a handshake hook of the user's), or with half a request, nothing is
-// written on accept: the loop answers, once the rest has come.
-func TestAnswerOnAcceptLeavesTheRestToTheLoop(t *testing.T) {
+// Half a request is left to the loop: nothing is written on accept, and the loop answers once the
+// rest has come.
+func TestAnswerOnAcceptLeavesHalfARequestToTheLoop(t *testing.T) {
 	want := theAnswer(t)
+	w := &limitedWriter{room: 1 << 20}
+	c := acceptEarly(t, Config{AnswerOnAccept: true}, &recorder{}, []byte(upgrade[:40]), w)
+	if w.Len() != 0 {
+		t.Fatalf("written on accept: %q", w.String())
+	}
+	c.m.Feed([]byte(upgrade[40:]))
+	if got := string(c.m.Read()); got != want {
+		t.Fatalf("answer %q, want %q", got, want)
+	}
+	c.ev.expect(t, "open")
+}
+
+// Only a server without a handshake hook of the user's answers on accept; the accept loop offers
+// the others nothing.
+func TestAnswersOnAcceptOnlyWithoutHooks(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		cfg   Config
-		first string
+		cfg  Config
+		want bool
 	}{
-		{"hook", Config{}, upgrade},
-		{"half a request", Config{AnswerOnAccept: true}, upgrade[:40]},
+		{Config{Role: codec.ServerRole, AnswerOnAccept: true}, true},
+		{Config{Role: codec.ServerRole}, false},
+		{Config{Role: codec.ClientRole, AnswerOnAccept: true}, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := &limitedWriter{room: 1 << 20}
-			c := acceptEarly(t, tc.cfg, &recorder{}, []byte(tc.first), w)
-			if w.Len() != 0 {
-				t.Fatalf("written on accept: %q", w.String())
-			}
-			c.m.Feed([]byte(upgrade[len(tc.first):]))
-			if got := string(c.m.Read()); got != want {
-				t.Fatalf("answer %q, want %q", got, want)
-			}
-			c.ev.expect(t, "open")
-		})
+		c := &Conn{}
+		c.Init(&tc.cfg, &recorder{})
+		if got := c.AnswersOnAccept(); got != tc.want {
+			t.Errorf("%+v: AnswersOnAccept %v, want %v", tc.cfg, got, tc.want)
+		}
 	}
 }
 
-// A refusal reached on accept is answered by the loop's first turn, as the loop answers one, with
-// the same events.
+// A request the handshake refuses is left to the loop, which refuses it as it refuses one that
+// came later, with the same bytes and events.
 func TestAnswerOnAcceptRefusalOnTheLoop(t *testing.T) {
 	loop := &conn{Conn: &Conn{}, ev: &recorder{refuse: 403}}
 	loop.Init(&Config{Role: codec.ServerRole}, loop.ev)

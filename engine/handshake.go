@@ -101,26 +101,40 @@ func (c *Conn) answer(key []byte, v Verdict) bool {
 		return false
 	}
 	c.mu.Lock()
-	if c.state != Connecting || c.terminated { // given up while the request was being parsed
-		c.mu.Unlock()
+	b := c.queue().buffer()
+	resp, err := c.openLocked(b.B, key, v)
+	b.B = resp
+	c.mu.Unlock()
+	switch {
+	case err == errGivenUp:
 		c.abort(c.cancelErr)
 		return false
-	}
-	b := c.queue().buffer()
-	resp, err := codec.AppendResponse(b.B, key, v.Protocol, c.deflateHeader(v.Header))
-	if err != nil {
-		c.mu.Unlock()
+	case err != nil:
 		c.refuse(&codec.HandshakeError{Status: 500, Msg: err.Error()})
 		return false
 	}
-	b.B = resp
-	c.state = Open
-	c.mu.Unlock()
 	c.releaseHandshake()
 	c.opened = true
 	c.deadline.handshake = 0
 	c.ev.Opened()
 	return true
+}
+
+// errGivenUp says that the connection was given up while its request was being answered.
+var errGivenUp = errors.New("websocket: connection given up during its handshake")
+
+// openLocked appends to b the 101 answering key with v and marks the connection open, unless it
+// was given up meanwhile (errGivenUp) or the response cannot be made. c.mu is held.
+func (c *Conn) openLocked(b, key []byte, v Verdict) ([]byte, error) {
+	if c.state != Connecting || c.terminated {
+		return b, errGivenUp
+	}
+	resp, err := codec.AppendResponse(b, key, v.Protocol, c.deflateHeader(v.Header))
+	if err != nil {
+		return b, err
+	}
+	c.state = Open
+	return resp, nil
 }
 
 // serveHTTP hands a plain HTTP request to the layer above and closes once its answer is out.

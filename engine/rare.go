@@ -18,7 +18,6 @@ type rareState struct {
 	req     *codec.Request    // the server's handshake in progress, pooled
 	client  *clientHandshake  // the client's handshake in progress, pooled
 	later   *Deferred         // the server's handshake whose verdict is deferred (deferred.go)
-	early   *earlyVerdict     // a refusal decided on the accepting goroutine (early.go)
 	closing closing
 }
 
@@ -35,7 +34,7 @@ func (c *Conn) side() *rareState {
 
 // atRest reports whether r holds nothing: the connection can give it back.
 func (r *rareState) atRest() bool {
-	return r.pending == nil && len(r.retired) == 0 && r.req == nil && r.client == nil && r.later == nil && r.early == nil &&
+	return r.pending == nil && len(r.retired) == 0 && r.req == nil && r.client == nil && r.later == nil &&
 		r.closing.isZero()
 }
 

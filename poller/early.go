@@ -15,6 +15,9 @@ import (
 // may take only part of what it is given.
 type EarlySession interface {
 	Session
+	// AnswersOnAccept reports whether the session takes the bytes at all: otherwise the loop
+	// reads them, from the kernel.
+	AnswersOnAccept() bool
 	OnAccepted(in []byte, w io.Writer)
 }
 

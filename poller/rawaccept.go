@@ -155,7 +155,7 @@ func (l *Listener) hand(ra *rawAccept, nfd int) {
 	fc.remote.IP, fc.remote.Port, fc.remote.Zone = sockaddrIP(&ra.rsa, &fc.ip)
 	fc.local = ra.localOf(nfd)
 	fc.session = l.accept(accepted{fc})
-	if es, ok := fc.session.(EarlySession); ok && l.deferAccept {
+	if es, ok := fc.session.(EarlySession); ok && l.deferAccept && es.AnswersOnAccept() {
 		ra.offerEarly(fc, es, nfd)
 	}
 	lp := l.p.pick(nowNano())
