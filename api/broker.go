@@ -45,8 +45,8 @@ type BrokerSink interface {
 	// call. Deliveries of one topic are made in the order of the calls, so a broker makes the
 	// calls of one topic from one goroutine. It frames the message once (a text message that is
 	// not UTF-8 is dropped), queues it on the event loops and returns without waiting for any
-	// connection: it costs about what Server.PublishPrepared costs, and briefly waits only for the
-	// locks of the server's registry.
+	// connection: it costs about what Server.Publish costs (it prepares the message), and
+	// briefly waits only for the locks of the server's registry.
 	Deliver(m BrokerMessage)
 	// Gap reports that publications may have been lost on the way to this node. It calls
 	// ServerOptions.OnBrokerGap, if set, on the caller's goroutine.

@@ -185,7 +185,9 @@ func (h *historyLink) deliver(l *brokerLink, m BrokerMessage, pm *PreparedMessag
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var joinAfter []*recovery // those whose connection has m: they join once m is queued
-	for _, r := range slices.Clone(h.recs[m.Topic]) {
+	rs := h.recs[m.Topic]
+	for i := len(rs) - 1; i >= 0; i-- { // backwards: end forgets r, moving only those seen
+		r := rs[i]
 		r.seen = max(r.seen, m.TopicSeq)
 		switch {
 		case r.state == replaying:
@@ -259,8 +261,8 @@ func (h *historyLink) close(l *brokerLink) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, rs := range h.recs {
-		for _, r := range slices.Clone(rs) {
-			if r.state == draining {
+		for i := len(rs) - 1; i >= 0; i-- { // backwards: end forgets rs[i], moving only those seen
+			if r := rs[i]; r.state == draining {
 				h.end(l, r, ErrServerClosed)
 			}
 		}

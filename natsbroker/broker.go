@@ -98,8 +98,8 @@ type outgoing struct {
 type joinedTopic struct {
 	topic, subject string
 	sub            *nats.Subscription
-	peers          map[string]*peer
-	hist           *topicHistory // with history, instead of peers
+	peers          map[string]*peer // with history only their names (under hist.mu), for hand
+	hist           *topicHistory
 }
 
 // change is a Join (join set) or a Leave of jt, queued for the interest goroutine.

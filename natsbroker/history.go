@@ -54,8 +54,6 @@ var (
 
 // history is a Broker's JetStream side.
 type history struct {
-	opts    History
-	prefix  string
 	stream  jetstream.Stream
 	ctx     context.Context // cancelled by Close, so that no request outlives the broker
 	cancel  context.CancelFunc
@@ -78,18 +76,19 @@ type topicHistory struct {
 
 // newHistory makes or updates the stream on nc's JetStream, waiting for JetStream to take it.
 func newHistory(nc *nats.Conn, o Options) (*history, error) {
-	h := &history{opts: *o.History, prefix: o.Prefix, timeout: o.History.Timeout}
-	if h.opts.Count <= 0 {
-		h.opts.Count = 100
+	ho := *o.History // with its defaults
+	h := &history{timeout: ho.Timeout}
+	if ho.Count <= 0 {
+		ho.Count = 100
 	}
-	if h.opts.Replicas <= 0 {
-		h.opts.Replicas = 1
+	if ho.Replicas <= 0 {
+		ho.Replicas = 1
 	}
 	if h.timeout <= 0 {
 		h.timeout = 5 * time.Second
 	}
-	if h.opts.Stream == "" {
-		h.opts.Stream = strings.Map(func(r rune) rune {
+	if ho.Stream == "" {
+		ho.Stream = strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
 				return r
 			}
@@ -101,16 +100,16 @@ func newHistory(nc *nats.Conn, o Options) (*history, error) {
 		return nil, err
 	}
 	storage := jetstream.FileStorage
-	if h.opts.Memory {
+	if ho.Memory {
 		storage = jetstream.MemoryStorage
 	}
 	cfg := jetstream.StreamConfig{
-		Name:              h.opts.Stream,
+		Name:              ho.Stream,
 		Subjects:          []string{o.Prefix + ".*"},
-		MaxMsgsPerSubject: int64(h.opts.Count) + 1,
-		MaxAge:            h.opts.Age,
+		MaxMsgsPerSubject: int64(ho.Count) + 1,
+		MaxAge:            ho.Age,
 		Storage:           storage,
-		Replicas:          h.opts.Replicas,
+		Replicas:          ho.Replicas,
 		Discard:           jetstream.DiscardOld,
 		RePublish:         &jetstream.RePublish{Source: o.Prefix + ".*", Destination: o.Prefix + ".live.{{wildcard(1)}}"},
 	}
@@ -295,7 +294,12 @@ func (h *history) hand(jt *joinedTopic, seq uint64, data []byte, sink api.Broker
 	jt.hist.mu.Lock()
 	defer jt.hist.mu.Unlock()
 	if err == nil {
-		sink.Deliver(api.BrokerMessage{Topic: jt.topic, Type: typ, Payload: payload, Node: string(node), Seq: nseq, TopicSeq: seq})
+		p := jt.peers[string(node)] // the node's name, kept: a delivery needs no new string
+		if p == nil {
+			p = &peer{node: string(node)}
+			jt.peers[p.node] = p
+		}
+		sink.Deliver(api.BrokerMessage{Topic: jt.topic, Type: typ, Payload: payload, Node: p.node, Seq: nseq, TopicSeq: seq})
 	}
 	jt.hist.last.Store(seq)
 }
