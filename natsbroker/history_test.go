@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/wstest"
 )
 
 // The topic of the history tests, and what the clients receive of its publications: the number,
@@ -271,15 +271,7 @@ func TestHistoryAgeGone(t *testing.T) {
 func TestHistoryRecoveryOnAnotherNode(t *testing.T) {
 	// The routes are known before the servers start: a JetStream cluster counts its peers from
 	// them.
-	var ports []int
-	for range 3 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-		ln.Close()
-	}
+	ports := wstest.FreePorts(t, 3)
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))

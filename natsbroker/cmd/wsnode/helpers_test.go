@@ -6,8 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	ws "github.com/wsloop/wsloop/api"
+	"github.com/wsloop/wsloop/internal/wstest"
 )
 
 // bins holds the wsnode and loadgen binaries, built by the first test that needs them (binaries)
@@ -64,31 +63,6 @@ func binaries(t *testing.T) {
 // crossing of interest.
 const waitBound = 15 * time.Second
 
-// freePorts returns n loopback ports free at the time of the call, for nodes that must know
-// each other's addresses before they start. They are drawn below the kernel's ephemeral range
-// (32768 and up by default), where the outgoing connections of the tests running beside these
-// cannot take them between the check and the node's own bind.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == 1000 {
-			t.Fatalf("no %d free ports below the ephemeral range", n)
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
-		if err != nil {
-			continue // taken
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
 // nodeProcess is a wsnode process.
 type nodeProcess struct {
 	cmd    *exec.Cmd
@@ -115,7 +89,7 @@ type clusterTLS struct {
 // all the others.
 func startCluster(t *testing.T, n int, tls *clusterTLS) *cluster {
 	t.Helper()
-	ports := freePorts(t, 2*n)
+	ports := wstest.FreePorts(t, 2*n)
 	c := &cluster{t: t, ws: ports[:n], route: ports[n:], nodes: make([]*nodeProcess, n), tls: tls}
 	for i := range n {
 		c.start(i)

@@ -64,7 +64,7 @@ func TestNATSFlagsRefused(t *testing.T) {
 // the one embedded in another node, on its -nats-listen address), runs none of its own, and the
 // broadcast crosses both ways between it and the node whose server it uses.
 func TestNodeOnExternalNATS(t *testing.T) {
-	ports := freePorts(t, 3)
+	ports := wstest.FreePorts(t, 3)
 	c := &cluster{t: t, ws: ports[:2], nodes: make([]*nodeProcess, 2)}
 	natsAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
 	c.run(0, "-nats-listen", natsAddr)
