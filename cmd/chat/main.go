@@ -56,23 +56,19 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	ws "github.com/wsloop/wsloop/api"
 	"github.com/wsloop/wsloop/internal/chatpage"
+	"github.com/wsloop/wsloop/internal/program"
 )
 
 func main() {
@@ -92,42 +88,21 @@ func main() {
 		})
 	flag.Parse()
 
-	host, portText, err := net.SplitHostPort(*addr)
+	sig := program.CatchSignals() // before anyone can connect
+	tlsConfig, err := program.LoadTLS(*certFile, *keyFile)
 	if err != nil {
 		fatal(err)
 	}
-	port, err := strconv.Atoi(portText)
-	if err != nil {
-		fatal(err)
-	}
-	var tlsConfig *tls.Config
 	scheme := "http"
-	if *certFile != "" || *keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-		if err != nil {
-			fatal(err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if tlsConfig != nil {
 		scheme = "https"
 	}
-	// Catch the signals before anyone can connect, so a signal never finds the default action.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	srv := newChatServer(tlsConfig, origins, nil)
-	if err := srv.Listen(port, host, nil); err != nil {
-		fatal(err)
-	}
-	fmt.Printf("chat: open %s://%s/\n", scheme, srv.Addr())
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
+	err = program.Run(srv, *addr, sig, func(a net.Addr) { fmt.Printf("chat: open %s://%s/\n", scheme, a) })
+	if err != nil {
 		fatal(err)
 	}
 }
-
-// shutdownGrace is how long a signalled server waits for its connections' closing handshakes.
-const shutdownGrace = 5 * time.Second
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "chat:", err)
@@ -157,7 +132,7 @@ func newChatServer(tlsConfig *tls.Config, origins []string, seen func(line strin
 	// its default mode costs a connection no memory, and a line published to the room is
 	// compressed once for all.
 	opts := &ws.ServerOptions{HTTPHandler: pageHandler(), TLSConfig: tlsConfig, OriginPatterns: origins,
-		Deflate: &ws.DeflateOptions{}}
+		Deflate: &ws.DeflateOptions{}, CloseTimeout: program.CloseTimeout}
 	srv = ws.CreateServer(opts, func(c *ws.Conn) {
 		c.Subscribe(chatpage.Room) // left when the connection closes
 	})

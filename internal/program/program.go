@@ -1,6 +1,6 @@
-// Package program is what the server programs (cmd/echo, natsbroker/cmd/wsnode) share: their TLS
-// flags, and their life from the first signal they catch to a shutdown that lets connections
-// close.
+// Package program is what the server programs (cmd/echo, cmd/chat, natsbroker/cmd/wsnode) share:
+// their TLS flags, and their life from the first signal they catch to a shutdown that lets
+// connections close.
 package program
 
 import (
@@ -50,6 +50,11 @@ func LoadTLS(certFile, keyFile string) (*tls.Config, error) {
 // ADDR", the line scripts and tests wait for, and at the first signal of sig shuts srv down,
 // giving its connections ShutdownGrace.
 func Serve(srv *ws.Server, addr string, sig <-chan os.Signal) error {
+	return Run(srv, addr, sig, func(a net.Addr) { fmt.Printf("listening on %s\n", a) })
+}
+
+// Run is Serve with ready, instead of the "listening on" line, told the address once srv listens.
+func Run(srv *ws.Server, addr string, sig <-chan os.Signal, ready func(net.Addr)) error {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)
@@ -61,7 +66,7 @@ func Serve(srv *ws.Server, addr string, sig <-chan os.Signal) error {
 	if err := srv.Listen(port, host, nil); err != nil {
 		return err
 	}
-	fmt.Printf("listening on %s\n", srv.Addr())
+	ready(srv.Addr())
 	<-sig
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
