@@ -31,7 +31,7 @@ type bcast struct {
 	lastMsgAt  atomic.Int64 // latency clock at the latest delivery of the last message
 	lastMsgTS  atomic.Int64 // send stamp of the last message
 	hist       *Histogram
-	nodeHist   []Histogram // delivery latency per node (broadcast mode; nil in soak)
+	nodeHist   []Histogram // delivery latency per node (broadcast mode on several nodes; else nil)
 }
 
 // subscriber is a role on /broadcast that checks the publisher's stream.
@@ -151,8 +151,10 @@ func (r *runner) runBroadcast() (*Result, error) {
 	cfg := r.cfg
 	res := r.newResult()
 	res.Conns.Requested++ // the publisher
-	b := &bcast{r: r, limit: uint64(cfg.messages), window: int64(cfg.inflight), hist: &r.hist,
-		nodeHist: make([]Histogram, len(cfg.urls))}
+	b := &bcast{r: r, limit: uint64(cfg.messages), window: int64(cfg.inflight), hist: &r.hist}
+	if len(cfg.urls) > 1 { // with one node, its figures are the run's
+		b.nodeHist = make([]Histogram, len(cfg.urls))
+	}
 	pub := r.newConn(publisher{b})
 	pub.node = cfg.publishOn
 	b.pubID = pub.id
@@ -209,7 +211,9 @@ func (r *runner) runBroadcast() (*Result, error) {
 	br := res.Broadcast
 	br.Deliveries = b.deliveries.Load()
 	br.PublisherGot = b.pubCopies.Load()
-	br.Nodes = b.nodeResults(all)
+	if b.nodeHist != nil {
+		br.Nodes = b.nodeResults(all)
+	}
 	if last := b.lastAt.Load(); last > 0 {
 		d := time.Duration(last - b.firstSent.Load())
 		br.CompletionMs = float64(d) / 1e6

@@ -75,18 +75,17 @@ func (b *bcast) nodeResults(conns []*lconn) []NodeResult {
 		n := &nodes[i]
 		n.URL = cfg.urls[i] + cfg.path
 		n.Publisher = i == cfg.publishOn
-		n.Subscribers = cfg.conns / len(nodes)
-		if i < cfg.conns%len(nodes) {
-			n.Subscribers++
-		}
 		n.Latency = latencyOf(b.nodeHist[i].Snapshot())
 	}
 	for _, lc := range conns {
 		n := &nodes[lc.node]
 		lc.mu.Lock()
-		if _, pub := lc.role.(publisher); !pub && lc.opened.Load() {
-			n.Opened++
-			n.Deliveries += int64(lc.trk.fresh)
+		if _, pub := lc.role.(publisher); !pub {
+			n.Subscribers++
+			if lc.opened.Load() {
+				n.Opened++
+				n.Deliveries += int64(lc.trk.fresh)
+			}
 		}
 		n.Corrupted += int64(lc.trk.corrupt)
 		n.Duplicated += int64(lc.trk.dups)
@@ -122,12 +121,12 @@ func (n *NodeResult) faults() string {
 	return strings.Join(parts, ", ")
 }
 
-// nodeFailures names the nodes with faults, when there are several nodes.
+// nodeFailures names the nodes with faults.
 func nodeFailures(nodes []NodeResult) []string {
 	var out []string
 	for i := range nodes {
-		if len(nodes) > 1 && nodes[i].faults() != "" {
-			out = append(out, fmt.Sprintf("node %d (%s): %s", i, nodes[i].URL, nodes[i].faults()))
+		if f := nodes[i].faults(); f != "" {
+			out = append(out, fmt.Sprintf("node %d (%s): %s", i, nodes[i].URL, f))
 		}
 	}
 	return out
