@@ -18,20 +18,18 @@ type arrival struct {
 // loop, drained on the loop by one task per batch, so a burst of connections costs the loop one
 // wake, not one per connection, and the accept loop never waits for the loop.
 type arrivals struct {
-	mu        sync.Mutex
-	queued    []arrival
-	spare     []arrival
-	scheduled bool
-	task      gnet.Runnable
+	mu     sync.Mutex
+	queued []arrival // a task is due on the loop while it is not empty
+	spare  []arrival // the loop's only (runArrivals): the room of the last batch, for the next
+	task   gnet.Runnable
 }
 
 // arrive queues a for l and reports whether l must be sent its task (flush), which is not done
 // here so that an accept loop sends one task per loop for all it accepted in a row.
 func (l *Loop) arrive(a arrival) (schedule bool) {
 	l.in.mu.Lock()
+	schedule = len(l.in.queued) == 0
 	l.in.queued = append(l.in.queued, a)
-	schedule = !l.in.scheduled
-	l.in.scheduled = true
 	l.in.mu.Unlock()
 	return schedule
 }
@@ -50,7 +48,6 @@ func (l *Loop) flushArrivals() {
 	l.in.mu.Lock()
 	batch := l.in.queued
 	l.in.queued = nil
-	l.in.scheduled = false
 	l.in.mu.Unlock()
 	for _, a := range batch {
 		closeFD(a.fd)
@@ -65,9 +62,8 @@ func (l *Loop) runArrivals(context.Context) error {
 	l.in.mu.Lock()
 	batch := l.in.queued
 	l.in.queued = l.in.spare[:0]
-	l.in.spare = nil
-	l.in.scheduled = false
 	l.in.mu.Unlock()
+	l.in.spare = nil
 	for i, a := range batch {
 		batch[i] = arrival{}
 		if err := l.openFD(a.fd, &a.c.gnetConn, a.c.local, &a.c.remote); err != nil {
@@ -76,9 +72,7 @@ func (l *Loop) runArrivals(context.Context) error {
 		l.enrolling.Add(-1)
 	}
 	if cap(batch) <= arrivalsKept {
-		l.in.mu.Lock()
 		l.in.spare = batch[:0]
-		l.in.mu.Unlock()
 	}
 	return nil
 }
