@@ -3,6 +3,8 @@
 package codec
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -35,5 +37,20 @@ func TestMaskDispatch(t *testing.T) {
 				t.Fatalf("AVX2 %v len %d: Mask differs from the reference", on, n)
 			}
 		}
+	}
+}
+
+// Mask stays small enough to be inlined, which is why the kernel's choice is made in assembly
+// (maskKernel): the compiler says so when it builds the package.
+func TestMaskInlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package")
+	}
+	out, err := exec.Command("go", "build", "-gcflags=-m", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "can inline Mask\n") {
+		t.Fatalf("the compiler does not inline Mask:\n%s", out)
 	}
 }
