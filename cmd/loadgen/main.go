@@ -225,6 +225,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usageErr(stderr, fmt.Sprintf("-publish-on %d: there are %d URLs, numbered from 0", c.publishOn, len(c.urls)))
 	case c.mode == "idle" && len(c.urls) > 1:
 		return nil, usageErr(stderr, "idle measures one server's memory per connection: give it one -url")
+	case c.gc && c.mode != "idle":
+		return nil, usageErr(stderr, "-gc is for idle: a collection on the server stalls its loops, which would distort the latency of the other modes")
 	case c.headBytes != 0 && c.headBytes < len(padLine):
 		return nil, usageErr(stderr, fmt.Sprintf("-head-bytes is 0 or at least %d", len(padLine)))
 	case c.progress != "auto" && c.progress != "on" && c.progress != "off":

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,5 +324,19 @@ func TestSmokeIdleWarm(t *testing.T) {
 	}
 	if d := heap["takeover"] - heap["plain"]; d < 8192-noiseSlack || d > 9*1024+noiseSlack {
 		t.Errorf("context takeover kept %.0f B per connection over plain, want its two 4 KiB windows and at most 9 KiB", d)
+	}
+}
+
+// -gc is idle's only: a collection on the server stalls its loops, so the other modes refuse it
+// rather than report a latency it distorted.
+func TestGCOnlyForIdle(t *testing.T) {
+	if _, err := parseFlags([]string{"idle", "-gc"}, io.Discard); err != nil {
+		t.Fatalf("idle -gc: %v", err)
+	}
+	for _, mode := range []string{"echo", "broadcast", "handshake", "soak"} {
+		var stderr strings.Builder
+		if _, err := parseFlags([]string{mode, "-gc"}, &stderr); err == nil || !strings.Contains(stderr.String(), "-gc is for idle") {
+			t.Errorf("%s -gc: %v, %q; want a usage error naming -gc", mode, err, stderr.String())
+		}
 	}
 }
