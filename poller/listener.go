@@ -115,6 +115,10 @@ func (l *Listener) Close() error {
 	return err
 }
 
+// atCap reports whether a connection accepted now would pass the connection cap; one still on its
+// way to a loop counts twice, for the descriptor its enrollment may dup.
+func (l *Listener) atCap() bool { return l.p.Live()+2*l.p.enrolling() >= l.maxConn }
+
 // TLSHandshakeFailures returns how many TLS handshakes of accepted connections have failed.
 func (l *Listener) TLSHandshakeFailures() int64 { return l.tlsFailures.Load() }
 
@@ -152,7 +156,7 @@ func (l *Listener) run() {
 			continue
 		}
 		pause = 0
-		if l.p.Live()+2*l.p.enrolling() >= l.maxConn {
+		if l.atCap() {
 			nc.Close()
 			l.acceptFailed(ErrConnCap, 0)
 			continue

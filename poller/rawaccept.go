@@ -119,7 +119,7 @@ func (l *Listener) acceptSome(ra *rawAccept, fd int) (err error) {
 		default:
 			return err
 		}
-		if l.p.Live()+2*l.p.enrolling() >= l.maxConn {
+		if l.atCap() {
 			closeFD(nfd)
 			l.acceptFailed(ErrConnCap, 0)
 			continue
