@@ -210,6 +210,7 @@ func (c *Conn) consume(in []byte) int {
 // process parses the handshake and then frames, and returns how many bytes it consumed.
 func (c *Conn) process(in []byte) int {
 	if c.inputStopped() {
+		c.holdInput()
 		return 0
 	}
 	n := 0

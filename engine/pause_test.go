@@ -58,3 +58,22 @@ func TestKeptBytesReadWhenTheTimerResumes(t *testing.T) {
 	c.m.RunWakes()
 	c.ev.expect(t, `text "b"`)
 }
+
+// A pause withdrawn within the turn that made it, here by the callback of a send the handler made,
+// still has the frames left behind read: the transport was paused when the reading stopped, and
+// the turn's end resumes it.
+func TestPauseWithdrawnInItsTurnReadsWhatWaits(t *testing.T) {
+	c := openServer(t, Config{})
+	c.ev.message = func(op codec.Opcode, p []byte) {
+		if string(p) == "a" {
+			c.PauseInput()
+			if err := c.WriteText("sent", func(error) { c.ResumeInput() }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.m.Feed(append(frame(true, codec.OpText, "a"), frame(true, codec.OpText, "b")...))
+	c.ev.expect(t, `text "a"`)
+	c.m.RunWakes()
+	c.ev.expect(t, `text "b"`)
+}

@@ -103,11 +103,26 @@ func (c *Conn) readFrames(in []byte) int {
 	if c.readStopped() {
 		return len(in) // nothing after a close frame or a failure is read
 	}
+	if c.inputStopped() {
+		c.holdInput()
+	}
 	return n
 }
 
 // inputStopped reports whether messages are to stay unread for now: the input is paused.
 func (c *Conn) inputStopped() bool { return c.paused || c.pausedBy() }
+
+// holdInput pauses the transport as soon as a pause stops the reading of what arrived, so that
+// the turn that finds the pause withdrawn resumes it (throttle) and the bytes left behind are
+// read then: a pause withdrawn before the turn ends, by a send's callback or by another goroutine
+// while the turn runs, would otherwise leave them where nothing reads them until more arrive.
+// Loop only.
+func (c *Conn) holdInput() {
+	if !c.paused {
+		c.paused = true
+		c.t.PauseRead()
+	}
+}
 
 // wholeMessage reports whether the frame is an unfragmented message whose payload sits whole in
 // rest, to be handed over in place, without a copy.
