@@ -34,9 +34,9 @@ const (
 // connections use (subprotocols, streams, client-only state, topics) is in a coldState allocated
 // on first use.
 type Conn struct {
-	ec     engine.Conn
 	server *Server
 	h      atomic.Pointer[handlers] // nil: the server's set
+	ec     engine.Conn
 
 	path     string
 	head     atomic.Pointer[headerLines] // the handshake's headers still kept; nil for none

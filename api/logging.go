@@ -164,7 +164,8 @@ type listenerLog struct {
 // serveOptions returns the options of s's accept loop: TLS, the handshake bound, and the hooks
 // that report to the error event and to the Logger.
 func (s *Server) serveOptions() poller.ServeOptions {
-	o := poller.ServeOptions{TLS: s.opts.TLSConfig, HandshakeTimeout: s.handshakeTimeout(), DeferAccept: s.opts.DeferAccept}
+	o := poller.ServeOptions{TLS: s.opts.TLSConfig, HandshakeTimeout: s.handshakeTimeout(), DeferAccept: s.opts.DeferAccept,
+		NewSlot: newSlot} // hosted.go
 	ll := &listenerLog{l: s.opts.Logger}
 	o.OnTLSError = func(err error) {
 		if ll.l != nil {

@@ -339,7 +339,8 @@ func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).
 // TLS connection over one), counts the socket in and registers it as in its handshake; after
 // Shutdown swept the registry, it ends it at once instead.
 func (s *Server) newConn(nc net.Conn) *Conn {
-	c := &Conn{server: s, regIndex: -1}
+	c := newConnFor(nc) // hosted.go
+	c.server, c.regIndex = s, -1
 	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
 	c.ec.Init(&s.cfg, c.engineEvents(s.opts.Executor))
 	s.mu.Lock()

@@ -18,3 +18,14 @@ func TestConnSize(t *testing.T) {
 		t.Fatalf("unsafe.Sizeof(Conn{}) = %d bytes, more than %d: move rarely used fields into coldState", got, limit)
 	}
 }
+
+// TestHostedConnSize guards what hosting the transport costs: a connection accepted with accept4
+// is one hostedConn, its transport (poller.Slot, 152 bytes) and its Conn in one allocation, which
+// must fit the 448-byte class, what the transport's own allocation (160-byte class) and the Conn
+// (288) took when they were two.
+func TestHostedConnSize(t *testing.T) {
+	const limit = 448
+	if got := unsafe.Sizeof(hostedConn{}); got > limit {
+		t.Fatalf("unsafe.Sizeof(hostedConn{}) = %d bytes, more than %d: hosting the transport costs memory", got, limit)
+	}
+}

@@ -17,6 +17,7 @@ type gnetConn struct {
 	timing  // on its loop's wheel
 	closed  bool
 	paused  bool
+	hosted  bool // it is the transport of a Slot
 	woken   atomic.Bool
 }
 

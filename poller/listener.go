@@ -32,8 +32,9 @@ type Listener struct {
 
 	acceptError func(error, time.Duration) // hears of each failed or refused accept; nil for none
 
-	raw         *rawAccept // accepting with accept4 (rawaccept.go); nil: with ln.Accept
-	deferAccept bool       // ServeOptions.DeferAccept
+	raw         *rawAccept   // accepting with accept4 (rawaccept.go); nil: with ln.Accept
+	deferAccept bool         // ServeOptions.DeferAccept
+	newSlot     func() *Slot // ServeOptions.NewSlot
 }
 
 // ErrConnCap is what ServeOptions.OnAcceptError hears of a connection accepted past the
@@ -79,6 +80,9 @@ type ServeOptions struct {
 	// only where the listener accepts with accept4 (rawaccept.go); built with
 	// wsloop_nolinkname, the kernel still defers and the loop reads them.
 	DeferAccept bool
+	// NewSlot, when not nil, makes the Slot of each socket accepted with accept4 (rawaccept.go),
+	// inside the object its session will be: the session factory then finds it with SlotOf.
+	NewSlot func() *Slot
 }
 
 // Serve starts an accept loop on ln. For each accepted connection it calls newSession (on the
@@ -96,7 +100,7 @@ func (p *Poller) Serve(ln net.Listener, newSession func(net.Conn) Session, o Ser
 func (p *Poller) listener(ln net.Listener, newSession func(net.Conn) Session, o ServeOptions) *Listener {
 	l := &Listener{ln: ln, p: p, accept: newSession, tls: o.TLS, tlsTime: o.HandshakeTimeout,
 		maxConn: connCap(), done: make(chan struct{}), tlsError: o.OnTLSError, acceptError: o.OnAcceptError,
-		deferAccept: o.DeferAccept && o.TLS == nil && deferAccepting(ln)}
+		deferAccept: o.DeferAccept && o.TLS == nil && deferAccepting(ln), newSlot: o.NewSlot}
 	l.raw = l.rawListener()
 	return l
 }

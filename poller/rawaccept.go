@@ -140,18 +140,19 @@ func (ra *rawAccept) accept4(fd int) (int, error) {
 	return int(nfd), nil
 }
 
-// fdConn is the transport of an accepted socket with its addresses, in one allocation.
+// fdConn is the transport of an accepted socket with its addresses, in one allocation. The
+// transport comes last, so that in a Slot it sits just before the session's own fields.
 type fdConn struct {
-	gnetConn
 	local  net.Addr
 	remote net.TCPAddr
 	ip     [16]byte
 	socket socketWriter // the socket, for an EarlySession's answer on the accept goroutine
+	gnetConn
 }
 
 // hand makes the session of nfd, just accepted, and queues it on the loop enroll would choose.
 func (l *Listener) hand(ra *rawAccept, nfd int) {
-	fc := &fdConn{}
+	fc := l.newFD()
 	fc.remote.IP, fc.remote.Port, fc.remote.Zone = sockaddrIP(&ra.rsa, &fc.ip)
 	fc.local = ra.localOf(nfd)
 	fc.session = l.accept(accepted{fc})

@@ -1,0 +1,27 @@
+package api
+
+import (
+	"net"
+	"unsafe"
+
+	"github.com/wsloop/wsloop/poller"
+)
+
+// hostedConn is a server connection accepted with accept4, with its transport in the same
+// object (poller.Slot): the transport's last fields sit just before the Conn's, so that a
+// message touches one run of cache lines where two objects would cost a cache miss each.
+type hostedConn struct {
+	slot poller.Slot // first: a *poller.Slot in a hostedConn is a *hostedConn
+	conn Conn
+}
+
+// newSlot makes a hostedConn for a socket being accepted and returns its Slot.
+func newSlot() *poller.Slot { return &new(hostedConn).slot }
+
+// newConnFor returns the Conn to make for nc: the one its Slot was made in, or a new one.
+func newConnFor(nc net.Conn) *Conn {
+	if sl := poller.SlotOf(nc); sl != nil {
+		return &(*hostedConn)(unsafe.Pointer(sl)).conn
+	}
+	return new(Conn)
+}
