@@ -64,14 +64,15 @@ type Conn struct {
 	panicked    bool          // a handler run off the loop panicked: fail at the next turn (cancelErr says why)
 	pauses      atomic.Uint32 // the PauseReasons holding the input (beside the flags: no padding)
 	q           *outq         // output; nil while nothing is queued or awaited
-	lend        lending
-	cancelErr   error // why Cancel, or a full queue under CloseSlow, gave the connection up
 
-	// Loop only.
-	rd       reader
-	rare     *rareState // nil while the connection is open and at rest (see rare.go)
-	deadline deadlines
-	opt      *optional // nil while keepalive is off and no compression window is kept
+	// In the order a message reads them, so that it touches as few cache lines as it can; the
+	// error of a connection given up, read only then, comes last.
+	rare      *rareState // loop only; nil while the connection is open and at rest (see rare.go)
+	opt       *optional  // loop only; nil while keepalive is off and no compression window is kept
+	lend      lending    // guarded by mu
+	rd        reader     // loop only
+	deadline  deadlines  // loop only
+	cancelErr error      // guarded by mu: why Cancel, or a full queue under CloseSlow, gave the connection up
 }
 
 // Init prepares c, which the layer above embeds, to report to ev. It starts in Connecting and
@@ -181,7 +182,9 @@ func (c *Conn) OnTraffic(in []byte) (n int) {
 		}
 	}()
 	c.heard()
-	c.beginTurn()
+	if !c.opened {
+		c.beginTurn() // an open connection's turn begins with its first frame (beginTurnOnce)
+	}
 	n = c.consume(in)
 	c.endTurn()
 	return n

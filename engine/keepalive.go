@@ -48,6 +48,9 @@ func (c *Conn) startKeepalive(now int64) {
 // longer than PingInterval does not delay that ping. Other traffic leaves the timer alone. Loop
 // only.
 func (c *Conn) heard() {
+	if !c.cfg.keepaliveOn() { // the shared config first: a connection without keepalive reads none of its own state
+		return
+	}
 	k := c.kaState()
 	if k == nil || k.due == 0 {
 		return

@@ -40,6 +40,7 @@ func (c *Conn) readFrames(in []byte) int {
 	n := 0
 	for !c.readStopped() && !c.inputStopped() {
 		if c.rd.inFrame {
+			c.beginTurnOnce()
 			n += c.readPayload(in[n:])
 			if c.rd.inFrame {
 				break
@@ -64,6 +65,7 @@ func (c *Conn) readFrames(in []byte) int {
 				codec.Mask(h.Mask, 0, p)
 			}
 			n += end
+			c.beginTurnOnce()
 			c.control(h.Opcode, p)
 			continue
 		}
@@ -81,6 +83,7 @@ func (c *Conn) readFrames(in []byte) int {
 				codec.Mask(h.Mask, 0, p)
 			}
 			if c.rd.inflating {
+				c.beginTurnOnce()
 				if !c.inflateMessage(h.Opcode, p) {
 					break
 				}
@@ -94,10 +97,11 @@ func (c *Conn) readFrames(in []byte) int {
 			if !lendable {
 				room = notLent
 			}
-			c.deliverWithRoom(h.Opcode, p, room)
+			c.deliverInPlace(h.Opcode, p, room)
 			continue
 		}
 		n += hn
+		c.beginTurnOnce()
 		c.startFrame(h)
 	}
 	if c.readStopped() {
@@ -258,6 +262,23 @@ func (c *Conn) deliverWithRoom(op codec.Opcode, p []byte, room int) (lent bool) 
 	}()
 	c.ev.Message(op, p)
 	return false
+}
+
+// deliverInPlace is deliverWithRoom for a payload read in place, in the transport's buffer, which
+// stays valid until the turn's flush: the lending is ended by the turn's end (takeLocked), not
+// when the handler returns, and the turn of an open connection begins here (see OnTraffic), so
+// that a message costs one lock before its handler.
+func (c *Conn) deliverInPlace(op codec.Opcode, p []byte, room int) {
+	c.mu.Lock()
+	c.inTurn = true
+	ok := c.state == Open && !c.closeSent
+	if ok {
+		c.lend = lendingOf(op, p, room)
+	}
+	c.mu.Unlock()
+	if ok {
+		c.ev.Message(op, p)
+	}
 }
 
 // deliverable reports whether data may still be handed to the user: not once we sent a close.

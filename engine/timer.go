@@ -20,12 +20,14 @@ func (d *deadlines) earliest() int64 {
 
 // armTimer gives the transport the earliest deadline, keepalive's included. Loop only.
 func (c *Conn) armTimer() {
-	if c.opened && c.kaState() == nil && c.cfg.keepaliveOn() {
-		c.startKeepalive(c.t.Now())
-	}
 	at := c.deadline.earliest()
-	if k := c.kaState(); k != nil && k.due != 0 && (at == 0 || k.due < at) {
-		at = k.due
+	if c.cfg.keepaliveOn() {
+		if c.opened && c.kaState() == nil {
+			c.startKeepalive(c.t.Now())
+		}
+		if k := c.kaState(); k != nil && k.due != 0 && (at == 0 || k.due < at) {
+			at = k.due
+		}
 	}
 	if c.recheck { // the next tick
 		if soon := c.t.Now() + 1; at == 0 || soon < at {

@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/wsloop/wsloop/codec"
+import (
+	"github.com/wsloop/wsloop/bufpool"
+	"github.com/wsloop/wsloop/codec"
+)
 
 // A turn is one visit of the loop to a connection (traffic, a wake, a timer): what the turn
 // queues, from the loop or from other goroutines meanwhile, goes to the transport in one vectored
@@ -14,14 +17,41 @@ func (c *Conn) beginTurn() {
 	c.mu.Unlock()
 }
 
+// beginTurnOnce begins the turn unless it has begun: OnTraffic leaves the turn of an open
+// connection to its first frame, and a whole message delivered in place begins it under the lock
+// its delivery takes anyway (deliverInPlace); every other frame begins it here, before any handler
+// it runs may send. Loop only (the loop alone writes inTurn, so it reads it without the lock).
+func (c *Conn) beginTurnOnce() {
+	if !c.inTurn {
+		c.beginTurn()
+	}
+}
+
 // endTurn flushes what the turn queued, settles what waits on the output and gives back the rare
-// state if the turn left it empty. Loop only.
+// state if the turn left it empty. It takes the lock twice: once to look at what other goroutines
+// did during the turn and take the output, once after the write to give the output back and see
+// what waits on it. Loop only.
 func (c *Conn) endTurn() {
-	if c.t.Closed() || c.endedInTurn() {
+	if c.t.Closed() {
 		return
 	}
-	c.flush()
-	resumed := c.afterFlush()
+	backlog := c.t.Buffered()
+	c.mu.Lock()
+	if c.panicked || c.opened && c.terminated {
+		c.mu.Unlock()
+		if c.endedInTurn() {
+			return
+		}
+		backlog = c.t.Buffered()
+		c.mu.Lock()
+	}
+	out := c.takeLocked(backlog)
+	c.mu.Unlock()
+	if out.q != nil {
+		write(c.t, out.owned, out.segs)
+	}
+	c.releaseRetired()
+	resumed := c.afterFlush(out)
 	c.tidy()
 	if resumed && !c.t.Closed() && c.pendingBytes() != nil {
 		// Bytes kept while the input was paused: no new byte may ever come to have them read,
@@ -32,8 +62,8 @@ func (c *Conn) endTurn() {
 	}
 }
 
-// endedInTurn looks once under the lock at what other goroutines did to an open connection
-// during the turn: given up (a send refused under CloseSlow, Terminate), it is ended at once, and
+// endedInTurn looks under the lock at what other goroutines did to an open connection during the
+// turn: given up (a send refused under CloseSlow, Terminate), it is ended at once, and
 // endedInTurn reports true; a handler run off the loop that panicked (HandlerPanicked) fails it
 // as a handler's panic on the loop does (handlerPanicked). Loop only.
 func (c *Conn) endedInTurn() bool {
@@ -53,19 +83,24 @@ func (c *Conn) endedInTurn() bool {
 	return false
 }
 
-// flush hands the queued output to the transport, unless the transport still holds a backlog and
-// less than flushChunk is queued: then it waits, so that a slow peer costs few transport buffers,
-// and copies the borrowed pieces into the queue, their bytes being valid only during the turn. A
-// close always goes at once.
-func (c *Conn) flush() {
-	backlog := c.t.Buffered()
-	c.mu.Lock()
+// taken is the output a turn handed to the transport, given back once written.
+type taken struct {
+	q     *outq // nil when nothing was handed over
+	owned *bufpool.Buffer
+	segs  []segment
+}
+
+// takeLocked ends the turn for the senders and takes the queued output for the transport, unless
+// the transport still holds a backlog and less than flushChunk is queued: then it waits, so that
+// a slow peer costs few transport buffers, and copies the borrowed pieces into the queue, their
+// bytes being valid only during the turn. A close always goes at once. backlog is what the
+// transport holds; c.mu is held.
+func (c *Conn) takeLocked(backlog int) taken {
 	c.inTurn = false
+	c.lend = lending{} // a payload delivered in place is not lent past the turn (deliverInPlace)
 	q := c.q
 	if q == nil {
-		c.mu.Unlock()
-		c.releaseRetired()
-		return
+		return taken{}
 	}
 	q.look(backlog)
 	n := q.queued()
@@ -74,37 +109,34 @@ func (c *Conn) flush() {
 		q.keepBorrowed()
 	}
 	if n == 0 || wait {
-		c.mu.Unlock()
-		c.releaseRetired()
-		return
+		return taken{}
 	}
 	if backlog > 0 {
 		q.nodes++
 	}
 	owned, segs := q.take()
-	c.mu.Unlock()
-	write(c.t, owned, segs)
-	c.mu.Lock()
-	if c.q == q {
-		q.written(owned, segs)
-	} else { // the write failed and closed the connection: OnClose gave the queue back already
-		giveBack(owned, segs)
-	}
-	c.mu.Unlock()
-	c.releaseRetired()
+	return taken{q, owned, segs}
 }
 
-// afterFlush runs the callbacks whose bytes reached the kernel, fires Drained, pauses or resumes
-// the input by the output's size, lets the close state machine act on a drained output, and keeps
-// a timer armed while anything waits on the output. It reports whether it resumed the input.
-// Loop only.
-func (c *Conn) afterFlush() (resumed bool) {
-	if c.t.Closed() {
-		return false
-	}
+// afterFlush gives back the output the turn wrote (out), runs the callbacks whose bytes reached
+// the kernel, fires Drained, pauses or resumes the input by the output's size, lets the close
+// state machine act on a drained output, and keeps a timer armed while anything waits on the
+// output. It reports whether it resumed the input. Loop only.
+func (c *Conn) afterFlush(out taken) (resumed bool) {
 	backlog := c.t.Buffered()
 	var scratch *[]sendCallback // the callbacks whose bytes reached the kernel, if any wait
 	c.mu.Lock()
+	if out.q != nil {
+		if c.q == out.q {
+			out.q.written(out.owned, out.segs)
+		} else { // the write failed and closed the connection: OnClose gave the queue back already
+			giveBack(out.owned, out.segs)
+		}
+	}
+	if c.t.Closed() {
+		c.mu.Unlock()
+		return false
+	}
 	drained, waiting := true, false
 	over := false
 	if q := c.q; q != nil {
