@@ -20,4 +20,8 @@
 // and regenerate RESULTS.md (several passes, medians, ratios wsloop/peer, benchstat) with
 //
 //	make -C bench results
+//
+// cmd/peerecho serves any peer's echo for cmd/loadgen, and cmd/perfsplit splits a server's CPU
+// time per message from a perf recording (kernel and user code apart, which Go's own profiler
+// cannot tell; see its doc).
 package bench

@@ -424,8 +424,9 @@ func writeTables(b *strings.Builder, r *results) {
 	}
 
 	b.WriteString("### Handshake: dial, upgrade, reset (16 client goroutines)\n\n")
-	b.WriteString("Beyond the issue's list, for the opening handshake end to end; the server's figures include accepting and closing the connection.\n\n")
-	r.table(b, "figure", chartPeers, []figure{
+	b.WriteString("Beyond the issue's list, for the opening handshake end to end; the server's figures include accepting and closing the connection. " +
+		"`wsloop+defer` is wsloop with `ServerOptions.DeferAccept`, which answers the upgrade on the accepting goroutine.\n\n")
+	r.table(b, "figure", append(slices.Clone(chartPeers), "wsloop+defer"), []figure{
 		fig("upgrades/s", named("Handshake/peer=%s"), "upgrades/s", rate),
 		fig("server CPU per upgrade", named("Handshake/peer=%s"), "srv-cpu-ns/upgrade", dur),
 		fig("server allocations per upgrade", named("Handshake/peer=%s"), "srv-allocs/upgrade", count),
