@@ -5,9 +5,9 @@ FUZZTIME ?= 20s
 # npm packages for the interop tests live here (ignored by git).
 NPM_DIR  := $(CURDIR)/.cache/npm
 
-.PHONY: test deps node npm-deps browser-deps python-deps vet unit natsbroker-test bench fuzz
+.PHONY: test deps node npm-deps browser-deps python-deps vet unit natsbroker-test bench-test bench fuzz
 
-test: deps vet unit natsbroker-test
+test: deps vet unit natsbroker-test bench-test
 
 deps: npm-deps browser-deps python-deps
 
@@ -73,6 +73,11 @@ unit:
 natsbroker-test:
 	cd natsbroker && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 6m ./... && \
 	  $(GO) test -count=1 -run 'Allocs' ./...
+
+# bench/ is a module of its own too (it depends on the peers): its tools' tests (the limit row's
+# server, the report and charts, perfsplit) run here; its benchmarks only under make bench.
+bench-test:
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./internal/... ./cmd/...
 
 # Benchmarks of the main module (codec, bufpool, api, cmd/echo), then bench/'s comparison with
 # the peers, which regenerates the benchmark part of bench/RESULTS.md (about 12 minutes).
