@@ -40,7 +40,7 @@ type Conn struct {
 
 	path     string
 	head     atomic.Pointer[headerLines] // the handshake's headers still kept; nil for none
-	addr     atomic.Pointer[addrs]       // nil until a client connection is dialed
+	addr     atomic.Pointer[addrs]       // nil until a client connection is dialed, and on a hostedConn (its Slot has them)
 	regIndex int                         // position in its shard's connections, -1 when not in it
 	shard    atomic.Pointer[shard]       // the part of the server's registry it is in, once open
 	cold     atomic.Pointer[coldState]   // nil until needed; always set on a client
@@ -285,18 +285,14 @@ func (c *Conn) Server() *Server { return c.server }
 
 // RemoteAddr returns the peer's address (nil while a client connection is being dialed).
 func (c *Conn) RemoteAddr() net.Addr {
-	if a := c.addr.Load(); a != nil {
-		return a.remote
-	}
-	return nil
+	remote, _ := c.addrsOf() // hosted.go
+	return remote
 }
 
 // LocalAddr returns the local address (nil while a client connection is being dialed).
 func (c *Conn) LocalAddr() net.Addr {
-	if a := c.addr.Load(); a != nil {
-		return a.local
-	}
-	return nil
+	_, local := c.addrsOf() // hosted.go
+	return local
 }
 
 // TLS returns the state of a TLS connection (negotiated version, cipher suite, peer

@@ -18,10 +18,26 @@ type hostedConn struct {
 // newSlot makes a hostedConn for a socket being accepted and returns its Slot.
 func newSlot() *poller.Slot { return &new(hostedConn).slot }
 
-// newConnFor returns the Conn to make for nc: the one its Slot was made in, or a new one.
+// newConnFor returns the Conn to make for nc: the one its Slot was made in, whose addresses are
+// the Slot's, or a new one that keeps nc's.
 func newConnFor(nc net.Conn) *Conn {
 	if sl := poller.SlotOf(nc); sl != nil {
 		return &(*hostedConn)(unsafe.Pointer(sl)).conn
 	}
-	return new(Conn)
+	c := new(Conn)
+	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
+	return c
+}
+
+// addrsOf returns c's addresses: those it keeps, or for a server Conn that keeps none, which is
+// a hostedConn's, its Slot's; nil while a client connection is being dialed.
+func (c *Conn) addrsOf() (remote, local net.Addr) {
+	if a := c.addr.Load(); a != nil {
+		return a.remote, a.local
+	}
+	if c.server == nil {
+		return nil, nil
+	}
+	h := (*hostedConn)(unsafe.Add(unsafe.Pointer(c), -int(unsafe.Offsetof(hostedConn{}.conn))))
+	return h.slot.RemoteAddr(), h.slot.LocalAddr()
 }

@@ -341,7 +341,6 @@ func (s *Server) newSession(nc net.Conn) poller.Session { return &s.newConn(nc).
 func (s *Server) newConn(nc net.Conn) *Conn {
 	c := newConnFor(nc) // hosted.go
 	c.server, c.regIndex = s, -1
-	c.setAddrs(nc.RemoteAddr(), nc.LocalAddr())
 	c.ec.Init(&s.cfg, c.engineEvents(s.opts.Executor))
 	s.mu.Lock()
 	s.sockets++

@@ -33,3 +33,9 @@ func SlotOf(nc net.Conn) *Slot {
 	}
 	return nil
 }
+
+// RemoteAddr returns the peer's address of the socket the Slot holds.
+func (s *Slot) RemoteAddr() net.Addr { return &s.fc.remote }
+
+// LocalAddr returns the local address of the socket the Slot holds.
+func (s *Slot) LocalAddr() net.Addr { return s.fc.local }
