@@ -40,7 +40,8 @@ func Connections(srv *ws.Server) int {
 }
 
 // Stats serves GET /stats: a JSON object with the process's heap_bytes, stack_bytes and
-// goroutines, the connections counted by connections, and what extra adds, if not nil. With ?gc=1
+// goroutines, the connections counted by connections (nil when extra sets them), and what extra
+// adds, if not nil. With ?gc=1
 // the process collects garbage first, so that the heap it reports is what is live (loadgen idle
 // -gc).
 func Stats(connections func() int, extra func(fields map[string]any)) http.HandlerFunc {
@@ -55,7 +56,9 @@ func Stats(connections func() int, extra func(fields map[string]any)) http.Handl
 			"heap_bytes":  m.HeapInuse,
 			"stack_bytes": m.StackInuse,
 			"goroutines":  runtime.NumGoroutine(),
-			"connections": connections(),
+		}
+		if connections != nil {
+			fields["connections"] = connections()
 		}
 		if extra != nil {
 			extra(fields)

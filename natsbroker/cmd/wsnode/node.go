@@ -21,8 +21,7 @@ func newNode(b *natsbroker.Broker, tlsConfig *tls.Config, deflate *ws.DeflateOpt
 	chat := chatpage.Chat{Broadcast: func(line string) { srv.Publish(chatpage.Room, ws.TextMessage, []byte(line)) }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", chatpage.ServePage)
-	mux.Handle("GET /stats", echoserve.Stats(func() int { return echoserve.Connections(srv) },
-		func(fields map[string]any) { nodeStats(fields, srv, b) }))
+	mux.Handle("GET /stats", echoserve.Stats(nil, func(fields map[string]any) { nodeStats(fields, srv, b) }))
 	opts := &ws.ServerOptions{
 		Broker:       b,
 		HTTPHandler:  mux,
@@ -47,10 +46,12 @@ func newNode(b *natsbroker.Broker, tlsConfig *tls.Config, deflate *ws.DeflateOpt
 	return srv
 }
 
-// nodeStats adds to the fields of GET /stats the node's id, its broker's counters and, when the
-// broker runs an embedded NATS server, that server's.
+// nodeStats adds to the fields of GET /stats the open connections, the node's id, its broker's
+// counters and, when the broker runs an embedded NATS server, that server's. Stats walks the
+// connections once for all of them.
 func nodeStats(fields map[string]any, srv *ws.Server, b *natsbroker.Broker) {
 	st := srv.Stats()
+	fields["connections"] = st.Open
 	fields["node"] = b.Node()
 	fields["broker_published"] = st.BrokerPublished
 	fields["broker_publish_errors"] = st.BrokerPublishErrors
