@@ -8,7 +8,9 @@
 // temporary errors, refuses past a connection cap, and hands each plain TCP socket to the least-loaded loop
 // that is not stalled, without waiting for it. On a *net.TCPListener it accepts with accept4 on
 // the listening descriptor and opens the descriptor on the loop itself, without a net.Conn and
-// without gnet's Enroll (rawaccept.go, arrival.go, gnetfd.go).
+// without gnet's Enroll (rawaccept.go, arrival.go, gnetfd.go). Such a socket's transport can be
+// made inside the object of its session (ServeOptions.NewSlot, slot.go), so that a readable event
+// reads one run of cache lines rather than two objects.
 //
 // The transport of a connection is chosen in one place, Poller.Open, for every connection alike
 // (accepted by a Listener, dialed, or taken over from net/http): a *net.TCPConn goes to a gnet
