@@ -90,10 +90,7 @@ func TestClientEchoAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ReadyState() != Connecting {
-		t.Fatalf("state after Connect = %d", c.ReadyState())
-	}
-	<-connected
+	<-connected // the state right after Connect is TestConnectReturnsInConnecting's: here the 101 may already have come
 	if c.Path() != "/chat?x=1" || c.Headers().Get("Sec-WebSocket-Accept") == "" {
 		t.Fatalf("path %q headers %v", c.Path(), c.Headers())
 	}
@@ -194,6 +191,35 @@ func TestClientRejectedHandshakes(t *testing.T) {
 				t.Fatalf("error %v, want %v", r.errs[0], tc.want)
 			}
 		})
+	}
+}
+
+// Connect returns at once, in Connecting: against a server that accepts and never answers, the
+// connection is Connecting when Connect returns and stays so, and the connect handler does not
+// run. (Against a server that answers, the 101 may come before the caller looks.)
+func TestConnectReturnsInConnecting(t *testing.T) {
+	wstest.CheckLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // the kernel accepts (backlog); nobody answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	connected := make(chan struct{}, 1)
+	c, err := Connect("ws://"+ln.Addr().String(), nil, func(*Conn) { connected <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(1000, "")
+	if got := c.ReadyState(); got != Connecting {
+		t.Fatalf("state after Connect = %d, want Connecting", got)
+	}
+	select {
+	case <-connected:
+		t.Fatal("the connect handler ran with no answer from the server")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if got := c.ReadyState(); got != Connecting {
+		t.Fatalf("state 100 ms after Connect = %d, want Connecting", got)
 	}
 }
 
