@@ -139,10 +139,7 @@ func TestContextClientCarriesDialValues(t *testing.T) {
 // it: an idle connection pays nothing for Context.
 func TestContextMadeOnFirstUse(t *testing.T) {
 	wstest.CheckLeaks(t)
-	conns := make(chan *Conn, 1)
-	_, addr := startServer(t, nil, func(c *Conn) { conns <- c })
-	p := wstest.Dial(t, addr, "/")
-	c := recv(t, conns)
+	_, p, c := serverConn(t, nil)
 	if k := c.cold.Load(); k != nil {
 		t.Fatalf("cold state %+v before Context was asked for", k)
 	}

@@ -184,6 +184,16 @@ func recServer(t *testing.T, opts *ServerOptions) (*Server, string, *evlog, chan
 	return s, addr, l, conns
 }
 
+// serverConn starts a server with opts, dials it with a raw peer on "/" and returns the server,
+// the peer and the server's side of the connection, once its connection event ran.
+func serverConn(t *testing.T, opts *ServerOptions) (*Server, *wstest.Peer, *Conn) {
+	t.Helper()
+	conns := make(chan *Conn, 1)
+	s, addr := startServer(t, opts, func(c *Conn) { conns <- c })
+	p := wstest.Dial(t, addr, "/")
+	return s, p, recv(t, conns)
+}
+
 // recv waits for a value on ch, bounded by wstest.Timeout.
 func recv[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()

@@ -15,17 +15,14 @@ import (
 // own (no allocation for them) and gives its Slot's, the client's and the listener's.
 func TestHostedConnAddresses(t *testing.T) {
 	wstest.CheckLeaks(t)
-	conns := make(chan *Conn, 1)
-	_, addr := startServer(t, nil, func(c *Conn) { conns <- c })
-	p := wstest.Dial(t, addr, "/")
-	c := recv(t, conns)
+	s, p, c := serverConn(t, nil)
 	if c.addr.Load() != nil {
 		t.Fatal("the connection keeps an addresses pair of its own: it is not a hostedConn")
 	}
 	if got, want := c.RemoteAddr().String(), p.Conn.LocalAddr().String(); got != want {
 		t.Errorf("RemoteAddr %s, want the client's %s", got, want)
 	}
-	if got := c.LocalAddr().String(); got != addr {
-		t.Errorf("LocalAddr %s, want the listener's %s", got, addr)
+	if got, want := c.LocalAddr().String(), s.Addr().String(); got != want {
+		t.Errorf("LocalAddr %s, want the listener's %s", got, want)
 	}
 }

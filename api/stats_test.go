@@ -16,10 +16,7 @@ import (
 func TestBufferedAmountIsWhatTheKernelHasNotTaken(t *testing.T) {
 	wstest.CheckLeaks(t)
 	const maxQueued = 256 << 10
-	conns := make(chan *Conn, 1)
-	s, addr := startServer(t, &ServerOptions{MaxQueuedBytes: maxQueued}, func(c *Conn) { conns <- c })
-	p := wstest.Dial(t, addr, "/") // reads nothing for now
-	c := recv(t, conns)
+	s, p, c := serverConn(t, &ServerOptions{MaxQueuedBytes: maxQueued}) // p reads nothing for now
 	// The 101 response counts until the turn that opened the connection has written it.
 	waitUntil(t, "BufferedAmount to be 0 before any send", func() bool { return c.BufferedAmount() == 0 })
 	// A refused send ends each filling. On a loaded machine the kernel's buffers may grow (they

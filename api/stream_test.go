@@ -113,13 +113,11 @@ func readMessage(t *testing.T, p *wstest.Peer, stopAfter int) ([]byte, bool) {
 // connected to it, reading on a small socket buffer, and the server's side of the connection.
 func streamServer(t *testing.T) (*wstest.Peer, *Conn) {
 	t.Helper()
-	conns := make(chan *Conn, 1)
-	_, addr := startServer(t, &ServerOptions{MaxQueuedBytes: streamCap}, func(c *Conn) { conns <- c })
-	p := wstest.Dial(t, addr, "/")
+	_, p, c := serverConn(t, &ServerOptions{MaxQueuedBytes: streamCap})
 	if err := p.Conn.(interface{ SetReadBuffer(int) error }).SetReadBuffer(64 << 10); err != nil {
 		t.Fatal(err)
 	}
-	return p, recv(t, conns)
+	return p, c
 }
 
 // A stream written faster than the peer reads it waits for room instead of losing writes: all

@@ -245,13 +245,7 @@ func (c *Conn) deliver(op codec.Opcode, p []byte) (lent bool) { return c.deliver
 // deliverWithRoom is deliver of a payload that has room bytes free just before it, in its buffer,
 // where the header of its echo may go; a negative room says the payload may not be lent at all.
 func (c *Conn) deliverWithRoom(op codec.Opcode, p []byte, room int) (lent bool) {
-	c.mu.Lock()
-	ok := c.state == Open && !c.closeSent
-	if ok {
-		c.lend = lendingOf(op, p, room)
-	}
-	c.mu.Unlock()
-	if !ok {
+	if !c.lendForDelivery(op, p, room) {
 		return false
 	}
 	defer func() { // also after a panic of the handler: the payload is no longer lendable
@@ -266,19 +260,26 @@ func (c *Conn) deliverWithRoom(op codec.Opcode, p []byte, room int) (lent bool) 
 
 // deliverInPlace is deliverWithRoom for a payload read in place, in the transport's buffer, which
 // stays valid until the turn's flush: the lending is ended by the turn's end (takeLocked), not
-// when the handler returns, and the turn of an open connection begins here (see OnTraffic), so
-// that a message costs one lock before its handler.
+// when the handler returns, so that a message costs one lock before its handler.
 func (c *Conn) deliverInPlace(op codec.Opcode, p []byte, room int) {
+	if c.lendForDelivery(op, p, room) {
+		c.ev.Message(op, p)
+	}
+}
+
+// lendForDelivery reports whether p may be delivered (not once a close was sent) and, if so,
+// lends it for the delivery. It begins the turn under the same lock: the turn of an open
+// connection begins with its first frame (see OnTraffic, beginTurnOnce), and a message delivered
+// in place begins it here.
+func (c *Conn) lendForDelivery(op codec.Opcode, p []byte, room int) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.inTurn = true
 	ok := c.state == Open && !c.closeSent
 	if ok {
 		c.lend = lendingOf(op, p, room)
 	}
-	c.mu.Unlock()
-	if ok {
-		c.ev.Message(op, p)
-	}
+	return ok
 }
 
 // deliverable reports whether data may still be handed to the user: not once we sent a close.

@@ -13,10 +13,10 @@ import (
 // (net.ResolveTCPAddr), close the net.Conn, and wait on a channel for OnOpen: 15 allocations per
 // connection in the server's allocation profile, beside the net.Conn's own 6, and system calls
 // beyond accept4 (epoll_ctl in and out of Go's poller, getsockname, five setsockopt, the dup);
-// bench/RESULTS.md, "Allocations per upgrade", has the profile of both paths. EventLoop.Register with a NewNetConnContext or NewNetAddrContext
-// ends in the same place (or dials). Its own acceptor does none of that: it builds the connection
-// straight from the accepted descriptor (newStreamConn) and adds it to the loop (register0, which
-// runs OnOpen). Those two functions, and Conn.SetContext on the connection they build, are
+// bench/RESULTS.md, "Allocations per upgrade", has the profile of both paths.
+// EventLoop.Register with a NewNetConnContext or NewNetAddrContext ends in the same place (or
+// dials). Its own acceptor does none of that: it builds the connection straight from the accepted
+// descriptor (newStreamConn) and adds it to the loop (register0, which runs OnOpen). Those two functions, and Conn.SetContext on the connection they build, are
 // linked here, so that a Listener can accept with accept4 and open the descriptor on a loop
 // itself (see rawaccept.go and arrival.go).
 //

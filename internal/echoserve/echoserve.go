@@ -41,9 +41,8 @@ func Connections(srv *ws.Server) int {
 
 // Stats serves GET /stats: a JSON object with the process's heap_bytes, stack_bytes and
 // goroutines, the connections counted by connections (nil when extra sets them), and what extra
-// adds, if not nil. With ?gc=1
-// the process collects garbage first, so that the heap it reports is what is live (loadgen idle
-// -gc).
+// adds, if not nil. With ?gc=1 the process collects garbage first, so that the heap it reports is
+// what is live (loadgen idle -gc).
 func Stats(connections func() int, extra func(fields map[string]any)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("gc") == "1" {
